@@ -1,0 +1,74 @@
+package nn
+
+import "testing"
+
+// macsPerImage299 is the multiply-accumulate count of one 299×299 forward pass.
+const macsPerImage299 = 1.95e9
+
+func BenchmarkForward299(b *testing.B) {
+	in := Dims{DefaultInputSize, DefaultInputSize}
+	m, err := NewModel(testWeights(b, in, 1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := testInput(in, 1)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Forward(x); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportRate(b, 2*macsPerImage299)
+}
+
+// reportRate reports GFLOP/s and ms/op for an operation of the given floating-point work.
+func reportRate(b *testing.B, flops float64) {
+	sec := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(flops/sec/1e9, "GFLOP/s")
+	b.ReportMetric(sec*1e3, "ms/op")
+}
+
+func BenchmarkPointwise74x74x128to128(b *testing.B) {
+	const m, k, n = 74 * 74, 128, 128
+	a, dst := make([]float32, m*k), make([]float32, m*n)
+	for i := range a {
+		a[i] = float32(i%7) * 0.1
+	}
+	bp := packPanels(make([]float32, k*n), k, n)
+	ep := epilogue{bias: make([]float32, n), relu: true, scale: make([]float32, n), shift: make([]float32, n), residual: true}
+	for b.Loop() {
+		gemm(dst, a, bp, m, k, n, &ep)
+	}
+	reportRate(b, 2*m*k*n)
+}
+
+func BenchmarkDepthwise74x74x128(b *testing.B) {
+	const h, w, c = 74, 74, 128
+	src, dst, k := make([]float32, h*w*c), make([]float32, h*w*c), make([]float32, 9*c)
+	for b.Loop() {
+		depthwise3x3(dst, src, k, h, w, c)
+	}
+	reportRate(b, 2*9*h*w*c)
+}
+
+func BenchmarkConv1(b *testing.B) {
+	in := Dims{299, 299}
+	out, _ := featureDims(in)
+	n := out.Height * out.Width
+	src, cols, dst := make([]float32, 299*299*3), make([]float32, n*27), make([]float32, n*64)
+	bp := packPanels(make([]float32, 27*64), 27, 64)
+	ep := epilogue{bias: make([]float32, 64), relu: true, scale: make([]float32, 64), shift: make([]float32, 64)}
+	for b.Loop() {
+		im2colConv1(cols, src, in.Width, out)
+		gemm(dst, cols, bp, n, 27, 64, &ep)
+	}
+	reportRate(b, 2*float64(n)*27*64)
+}
+
+func BenchmarkMaxPool149to74(b *testing.B) {
+	in, out := Dims{149, 149}, Dims{74, 74}
+	src, dst := make([]float32, 149*149*128), make([]float32, 74*74*128)
+	for b.Loop() {
+		maxPool3x3s2(dst, src, in, out, 128)
+	}
+}

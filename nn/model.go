@@ -1,0 +1,286 @@
+// Package nn is papscope's network for inference: a lightweight Xception that
+// classifies a liquid-based-cytology field into the Bethesda categories HSIL,
+// LSIL, NILM and SCC.
+//
+// It holds the architecture as data (Architecture, Params, Summary), the
+// weights (safetensors, validated against the architecture), preprocessing
+// (any image or canvas RGBA bytes to network input) and a forward pass in plain
+// Go with tuned kernels. It does no I/O and imports no DOM or autodiff library:
+// it is exactly what the browser runs, compiled to WebAssembly.
+package nn
+
+import (
+	"fmt"
+	"image"
+	"math"
+)
+
+// Output is the result of one forward pass. The slices point into the model's
+// buffers: they stay valid until the model's next forward pass.
+type Output struct {
+	Logits      [NumClasses]float32 // pre-softmax scores, in ClassNames order
+	Probs       [NumClasses]float32 // softmax of Logits
+	Pooled      []float32           // the 256-vector after global average pooling
+	Features    []float32           // the last feature map, FeatureDims × 256, NHWC (Grad-CAM's input)
+	FeatureDims Dims                // spatial size of Features (74×74 for a 299×299 input)
+}
+
+// Top returns the index of the most probable class.
+func (o *Output) Top() int {
+	best := 0
+	for i, p := range o.Probs {
+		if p > o.Probs[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// sepconv is a separable convolution prepared for the kernels.
+type sepconv struct {
+	depthwise []float32             // [3][3][in]
+	pointwise [][panelWidth]float32 // packed panels of [in][out]
+	in, out   int
+	ep        epilogue
+}
+
+// params is the read-only, kernel-ready form of the weights, shared by clones.
+type params struct {
+	weights *Weights
+	conv1   [][panelWidth]float32 // packed panels of [27][64]
+	conv1Ep epilogue
+	sep1    sepconv
+	blocks  [numBlocks][2]sepconv
+	sepLast sepconv
+	dense1W []float32 // [256][256] (in, out)
+	dense1B []float32
+	dense2W []float32 // [256][4]
+	dense2B []float32
+}
+
+// Model runs the network on one image at a time. It owns every buffer the
+// forward pass needs, allocated once, so classifying allocates nothing. A Model
+// is reusable but not safe for concurrent use: give each goroutine its own, made
+// cheaply with Clone (clones share the read-only weights).
+type Model struct {
+	p      *params
+	in     Dims // network input size
+	conv1  Dims // after the stride-2 convolution
+	pooled Dims // after the max-pool: the size of the blocks and the features
+
+	input   []float32 // in × 3
+	bufA    []float32 // conv1 im2col, then conv1-sized depthwise output
+	bufB    []float32 // conv1 output (after BN), then the block activations x
+	bufC    []float32 // first separable conv output; after pooling: depthwise, t and features
+	pooledV []float32 // 256
+	hidden  []float32 // 256
+	prep    Preprocessor
+}
+
+// NewModel prepares weights for inference at the input size they declare.
+func NewModel(w *Weights) (*Model, error) {
+	if w == nil {
+		return nil, fmt.Errorf("nn: no weights")
+	}
+	p := &params{weights: w}
+	conv1, bn := w.Tensor("conv2d/kernel"), "batch_normalization"
+	p.conv1 = packPanels(conv1, 27, 64)
+	p.conv1Ep = epilogue{bias: w.Tensor("conv2d/bias"), relu: true}
+	p.conv1Ep.scale, p.conv1Ep.shift = bnAffine(w, bn)
+	p.sep1 = newSepconv(w, "separable_conv2d", "", 64, 128)
+	for b := range numBlocks {
+		i := 1 + 2*b
+		p.blocks[b][0] = newSepconv(w, fmt.Sprintf("separable_conv2d_%d", i), fmt.Sprintf("batch_normalization_%d", i), 128, 128)
+		p.blocks[b][1] = newSepconv(w, fmt.Sprintf("separable_conv2d_%d", i+1), fmt.Sprintf("batch_normalization_%d", i+1), 128, 128)
+		p.blocks[b][1].ep.residual = true
+	}
+	p.sepLast = newSepconv(w, fmt.Sprintf("separable_conv2d_%d", 2*numBlocks+1), "", 128, 256)
+	p.dense1W, p.dense1B = w.Tensor("dense/kernel"), w.Tensor("dense/bias")
+	p.dense2W, p.dense2B = w.Tensor("dense_1/kernel"), w.Tensor("dense_1/bias")
+	return newModel(p, w.Meta.Input)
+}
+
+func newModel(p *params, in Dims) (*Model, error) {
+	if err := CheckInput(in); err != nil {
+		return nil, fmt.Errorf("nn: %w", err)
+	}
+	conv1, pooled := featureDims(in)
+	n1 := conv1.Height * conv1.Width
+	n2 := pooled.Height * pooled.Width
+	return &Model{
+		p: p, in: in, conv1: conv1, pooled: pooled,
+		input:   make([]float32, in.Height*in.Width*3),
+		bufA:    make([]float32, n1*64),
+		bufB:    make([]float32, max(n1*64, n2*128)),
+		bufC:    make([]float32, max(n1*128, n2*512)),
+		pooledV: make([]float32, 256),
+		hidden:  make([]float32, 256),
+	}, nil
+}
+
+// Clone returns a new model sharing m's weights, with buffers of its own, for use on another goroutine.
+func (m *Model) Clone() *Model {
+	c, err := newModel(m.p, m.in)
+	if err != nil {
+		panic(err) // m's input size was already checked
+	}
+	return c
+}
+
+// Weights returns the weights the model runs.
+func (m *Model) Weights() *Weights { return m.p.weights }
+
+// InputDims returns the input size the model runs at.
+func (m *Model) InputDims() Dims { return m.in }
+
+func newSepconv(w *Weights, name, bn string, in, out int) sepconv {
+	s := sepconv{
+		depthwise: w.Tensor(name + "/depthwise_kernel"),
+		pointwise: packPanels(w.Tensor(name+"/pointwise_kernel"), in, out),
+		in:        in, out: out,
+		ep: epilogue{bias: w.Tensor(name + "/bias"), relu: true},
+	}
+	if bn != "" {
+		s.ep.scale, s.ep.shift = bnAffine(w, bn)
+	}
+	return s
+}
+
+// bnAffine folds inference-mode batch normalization into y = x*scale + shift.
+func bnAffine(w *Weights, name string) (scale, shift []float32) {
+	gamma, beta := w.Tensor(name+"/gamma"), w.Tensor(name+"/beta")
+	mean, variance := w.Tensor(name+"/moving_mean"), w.Tensor(name+"/moving_variance")
+	scale, shift = make([]float32, len(gamma)), make([]float32, len(gamma))
+	for i := range gamma {
+		s := float64(gamma[i]) / math.Sqrt(float64(variance[i])+BNEpsilon)
+		scale[i] = float32(s)
+		shift[i] = float32(float64(beta[i]) - float64(mean[i])*s)
+	}
+	return scale, shift
+}
+
+// forward applies a separable convolution: depthwise into scratch, then the pointwise GEMM into dst.
+func (s *sepconv) forward(dst, src, scratch []float32, d Dims) {
+	n := d.Height * d.Width
+	depthwise3x3(scratch[:n*s.in], src[:n*s.in], s.depthwise, d.Height, d.Width, s.in)
+	gemm(dst[:n*s.out], scratch[:n*s.in], s.pointwise, n, s.in, s.out, &s.ep)
+}
+
+// Forward runs the network on input, NHWC float32 RGB in [0,1] of the model's
+// input size (see Preprocessor). It allocates nothing.
+func (m *Model) Forward(input []float32) (Output, error) {
+	if want := m.in.Height * m.in.Width * 3; len(input) != want {
+		return Output{}, fmt.Errorf("nn: input has %d values, want %d for %dx%dx3", len(input), want, m.in.Height, m.in.Width)
+	}
+	p := m.p
+	n1 := m.conv1.Height * m.conv1.Width
+	n2 := m.pooled.Height * m.pooled.Width
+
+	// conv2d + ReLU + batch_normalization, as im2col and one GEMM.
+	cols := m.bufA[:n1*27]
+	im2colConv1(cols, input, m.in.Width, m.conv1)
+	a1 := m.bufB[:n1*64]
+	gemm(a1, cols, p.conv1, n1, 27, 64, &p.conv1Ep)
+
+	// separable_conv2d (64→128) + ReLU, then max-pool into the block activations.
+	s1 := m.bufC[:n1*128]
+	p.sep1.forward(s1, a1, m.bufA, m.conv1)
+	x := m.bufB[:n2*128]
+	maxPool3x3s2(x, s1, m.conv1, m.pooled, 128)
+
+	// Residual blocks: x += BN(sepconv(BN(sepconv(x)))); the add is fused into the second GEMM.
+	scratch := m.bufC[:n2*128]
+	t := m.bufC[n2*128 : n2*256]
+	for b := range p.blocks {
+		p.blocks[b][0].forward(t, x, scratch, m.pooled)
+		p.blocks[b][1].forward(x, t, scratch, m.pooled)
+	}
+
+	// Last separable conv (128→256) + ReLU: the feature map Grad-CAM uses.
+	features := m.bufC[n2*256 : n2*512]
+	p.sepLast.forward(features, x, scratch, m.pooled)
+
+	// Global average pooling and the dense head.
+	globalAvgPool(m.pooledV, features, n2)
+	dense(m.hidden, m.pooledV, p.dense1W, p.dense1B, true)
+	var out Output
+	dense(out.Logits[:], m.hidden, p.dense2W, p.dense2B, false)
+	out.Probs = softmax(out.Logits)
+	out.Pooled = m.pooledV
+	out.Features = features
+	out.FeatureDims = m.pooled
+	return out, nil
+}
+
+// ClassifyImage preprocesses img to the model's input size and runs the network.
+func (m *Model) ClassifyImage(img image.Image) (Output, error) {
+	if err := m.prep.Image(m.input, m.in, img); err != nil {
+		return Output{}, fmt.Errorf("nn: %w", err)
+	}
+	return m.Forward(m.input)
+}
+
+// ClassifyRGBA preprocesses raw non-premultiplied RGBA bytes (as a canvas
+// gives them) to the model's input size and runs the network.
+func (m *Model) ClassifyRGBA(pix []byte, width, height int) (Output, error) {
+	if err := m.prep.RGBA(m.input, m.in, pix, width, height); err != nil {
+		return Output{}, fmt.Errorf("nn: %w", err)
+	}
+	return m.Forward(m.input)
+}
+
+// globalAvgPool averages an n×c feature map over its n pixels.
+func globalAvgPool(dst, src []float32, n int) {
+	c := len(dst)
+	sums := dst
+	clear(sums)
+	for i := range n {
+		row := src[i*c : (i+1)*c]
+		row = row[:len(sums)]
+		for j, v := range row {
+			sums[j] += v
+		}
+	}
+	inv := 1 / float32(n)
+	for j := range sums {
+		sums[j] *= inv
+	}
+}
+
+// dense computes dst = act(src · kernel + bias) with a Keras [in][out] kernel.
+func dense(dst, src, kernel, bias []float32, relu bool) {
+	copy(dst, bias)
+	out := len(dst)
+	for i, x := range src {
+		row := kernel[i*out : (i+1)*out]
+		for j := range dst {
+			dst[j] += x * row[j]
+		}
+	}
+	if relu {
+		for j, v := range dst {
+			if v < 0 {
+				dst[j] = 0
+			}
+		}
+	}
+}
+
+// softmax returns the normalised exponentials of logits, computed stably in float64.
+func softmax(logits [NumClasses]float32) [NumClasses]float32 {
+	mx := logits[0]
+	for _, v := range logits {
+		mx = max(mx, v)
+	}
+	var e [NumClasses]float64
+	sum := 0.0
+	for i, v := range logits {
+		e[i] = math.Exp(float64(v - mx))
+		sum += e[i]
+	}
+	var p [NumClasses]float32
+	for i := range e {
+		p[i] = float32(e[i] / sum)
+	}
+	return p
+}

@@ -1,0 +1,256 @@
+package nn
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+
+	"papscope/safetensors"
+)
+
+// Preprocessing describes, for weight metadata, what the network expects as input.
+const Preprocessing = "RGB, pixel/255 in [0,1], alpha composited on white, whole image resized to the input size (no crop) with an antialiased triangle filter"
+
+// Metadata describes weights: what they expect and what trained them.
+type Metadata struct {
+	Classes       []string          // class names in output order; must be ClassNames()
+	Input         Dims              // input size the weights were trained at
+	Preprocessing string            // how inputs are prepared (informational)
+	TrainingData  string            // what data trained the weights
+	Metrics       string            // held-out metrics as a JSON object, empty when unknown
+	Source        string            // where the weights came from (trainer, import)
+	Extra         map[string]string // other metadata keys, kept as found
+}
+
+// Metadata keys in the safetensors header.
+const (
+	keyFormat        = "format"
+	keyClasses       = "classes"
+	keyInputShape    = "input_shape"
+	keyPreprocessing = "preprocessing"
+	keyTrainingData  = "training_data"
+	keyMetrics       = "metrics"
+	keySource        = "source"
+	formatName       = "papscope-xception-lite-v1"
+)
+
+// Weights holds a complete, validated set of the network's parameters. It is
+// immutable once made and safe to share between goroutines and models.
+type Weights struct {
+	Meta    Metadata
+	tensors map[string][]float32
+}
+
+// NewWeights validates tensors against the architecture and returns weights
+// holding them. Every parameter must be present with its exact size and finite
+// values; no other tensor is allowed.
+func NewWeights(meta Metadata, tensors map[string][]float32) (*Weights, error) {
+	if err := meta.validate(); err != nil {
+		return nil, err
+	}
+	params := Params()
+	known := make(map[string]bool, len(params))
+	for _, p := range params {
+		known[p.Name] = true
+		v, ok := tensors[p.Name]
+		if !ok {
+			return nil, fmt.Errorf("weights: tensor %q is missing", p.Name)
+		}
+		if len(v) != p.Size() {
+			return nil, fmt.Errorf("weights: tensor %q has %d values, want %d for shape %v", p.Name, len(v), p.Size(), p.Shape)
+		}
+		if err := checkFinite(p.Name, v); err != nil {
+			return nil, err
+		}
+		if strings.HasSuffix(p.Name, "/moving_variance") {
+			for i, x := range v {
+				if x < 0 {
+					return nil, fmt.Errorf("weights: tensor %q has negative variance %g at index %d", p.Name, x, i)
+				}
+			}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(tensors)) {
+		if !known[name] {
+			return nil, fmt.Errorf("weights: tensor %q is not part of the architecture", name)
+		}
+	}
+	return &Weights{Meta: meta, tensors: tensors}, nil
+}
+
+func checkFinite(name string, v []float32) error {
+	for i, x := range v {
+		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("weights: tensor %q has non-finite value %g at index %d", name, x, i)
+		}
+	}
+	return nil
+}
+
+func (m Metadata) validate() error {
+	if !slices.Equal(m.Classes, ClassNames()) {
+		return fmt.Errorf("weights: classes %q do not match the network's %q (same names, same order)", m.Classes, ClassNames())
+	}
+	if err := CheckInput(m.Input); err != nil {
+		return fmt.Errorf("weights: %w", err)
+	}
+	if m.Metrics != "" && !json.Valid([]byte(m.Metrics)) {
+		return fmt.Errorf("weights: metrics metadata is not valid JSON")
+	}
+	return nil
+}
+
+// Tensor returns the values of the named parameter (shared; do not modify),
+// or nil when there is no such parameter.
+func (w *Weights) Tensor(name string) []float32 { return w.tensors[name] }
+
+// DecodeWeights parses a safetensors file and validates it against the
+// architecture. Every failure names what is wrong, and the tensor where one is at fault.
+func DecodeWeights(data []byte) (*Weights, error) {
+	f, err := safetensors.Decode(data, safetensors.Limits{})
+	if err != nil {
+		return nil, fmt.Errorf("weights: %w", err)
+	}
+	meta, err := decodeMetadata(f.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	specs := make(map[string]Param)
+	for _, p := range Params() {
+		specs[p.Name] = p
+	}
+	tensors := make(map[string][]float32, len(f.Tensors))
+	for i := range f.Tensors {
+		t := &f.Tensors[i]
+		p, ok := specs[t.Name]
+		if !ok {
+			return nil, fmt.Errorf("weights: tensor %q is not part of the architecture", t.Name)
+		}
+		if t.DType != "F32" {
+			return nil, fmt.Errorf("weights: tensor %q has dtype %s, want F32", t.Name, t.DType)
+		}
+		if !slices.Equal(t.Shape, p.Shape) {
+			return nil, fmt.Errorf("weights: tensor %q has shape %v, want %v", t.Name, t.Shape, p.Shape)
+		}
+		v, err := t.Float32s()
+		if err != nil {
+			return nil, fmt.Errorf("weights: %w", err)
+		}
+		tensors[t.Name] = v
+	}
+	return NewWeights(meta, tensors)
+}
+
+func decodeMetadata(md map[string]string) (Metadata, error) {
+	if md[keyFormat] != formatName {
+		return Metadata{}, fmt.Errorf("weights: metadata format is %q, want %q (not papscope weights; convert Keras/TF.js models with papscope import)", md[keyFormat], formatName)
+	}
+	var m Metadata
+	if err := json.Unmarshal([]byte(md[keyClasses]), &m.Classes); err != nil {
+		return Metadata{}, fmt.Errorf("weights: metadata %q is not a JSON list of class names: %v", keyClasses, err)
+	}
+	var shape []int
+	if err := json.Unmarshal([]byte(md[keyInputShape]), &shape); err != nil || len(shape) != 3 || shape[2] != 3 {
+		return Metadata{}, fmt.Errorf("weights: metadata %q is %q, want [height, width, 3]", keyInputShape, md[keyInputShape])
+	}
+	m.Input = Dims{Height: shape[0], Width: shape[1]}
+	m.Preprocessing = md[keyPreprocessing]
+	m.TrainingData = md[keyTrainingData]
+	m.Metrics = md[keyMetrics]
+	m.Source = md[keySource]
+	for k, v := range md {
+		switch k {
+		case keyFormat, keyClasses, keyInputShape, keyPreprocessing, keyTrainingData, keyMetrics, keySource:
+		default:
+			if m.Extra == nil {
+				m.Extra = map[string]string{}
+			}
+			m.Extra[k] = v
+		}
+	}
+	return m, m.validate()
+}
+
+// Encode writes the weights as a safetensors file with their metadata.
+func (w *Weights) Encode(out io.Writer) error {
+	md := maps.Clone(w.Meta.Extra)
+	if md == nil {
+		md = map[string]string{}
+	}
+	classes, err := json.Marshal(w.Meta.Classes)
+	if err != nil {
+		return fmt.Errorf("encode weights: %w", err)
+	}
+	md[keyFormat] = formatName
+	md[keyClasses] = string(classes)
+	md[keyInputShape] = "[" + strconv.Itoa(w.Meta.Input.Height) + "," + strconv.Itoa(w.Meta.Input.Width) + ",3]"
+	set := func(k, v string) {
+		if v != "" {
+			md[k] = v
+		}
+	}
+	set(keyPreprocessing, w.Meta.Preprocessing)
+	set(keyTrainingData, w.Meta.TrainingData)
+	set(keyMetrics, w.Meta.Metrics)
+	set(keySource, w.Meta.Source)
+	f := &safetensors.File{Metadata: md}
+	for _, p := range Params() {
+		t, err := safetensors.F32(p.Name, p.Shape, w.tensors[p.Name])
+		if err != nil {
+			return fmt.Errorf("encode weights: %w", err)
+		}
+		f.Tensors = append(f.Tensors, t)
+	}
+	if err := safetensors.Encode(out, f); err != nil {
+		return fmt.Errorf("encode weights: %w", err)
+	}
+	return nil
+}
+
+// DefaultMetadata returns metadata for weights of this network at an input size.
+func DefaultMetadata(in Dims) Metadata {
+	return Metadata{Classes: ClassNames(), Input: in, Preprocessing: Preprocessing}
+}
+
+// InitWeights returns freshly initialised weights, as Keras initialises a new
+// model: Glorot-uniform kernels, zero biases, identity batch normalization.
+// The same seed gives the same weights.
+func InitWeights(meta Metadata, seed uint64) (*Weights, error) {
+	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	tensors := map[string][]float32{}
+	for _, p := range Params() {
+		v := make([]float32, p.Size())
+		switch suffix := p.Name[strings.LastIndexByte(p.Name, '/')+1:]; suffix {
+		case "kernel", "depthwise_kernel", "pointwise_kernel":
+			fanIn, fanOut := glorotFans(p.Shape)
+			limit := math.Sqrt(6 / float64(fanIn+fanOut))
+			for i := range v {
+				v[i] = float32((rng.Float64()*2 - 1) * limit)
+			}
+		case "gamma", "moving_variance":
+			for i := range v {
+				v[i] = 1
+			}
+		}
+		tensors[p.Name] = v
+	}
+	return NewWeights(meta, tensors)
+}
+
+// glorotFans returns Keras's fan-in and fan-out for a kernel shape.
+func glorotFans(shape []int) (fanIn, fanOut int) {
+	if len(shape) == 2 {
+		return shape[0], shape[1]
+	}
+	receptive := 1
+	for _, d := range shape[:len(shape)-2] {
+		receptive *= d
+	}
+	return shape[len(shape)-2] * receptive, shape[len(shape)-1] * receptive
+}
