@@ -1,0 +1,142 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"text/tabwriter"
+
+	"papscope/imagefile"
+	"papscope/nn"
+)
+
+// classification is one line of `papscope classify -json`.
+type classification struct {
+	File    string                 `json:"file"`
+	Top     string                 `json:"top"`
+	Classes []string               `json:"classes"`
+	Probs   [nn.NumClasses]float32 `json:"probs"`
+	Logits  [nn.NumClasses]float32 `json:"logits"`
+}
+
+// result is the outcome for one input file.
+type result struct {
+	c   classification
+	err error
+}
+
+func runClassify(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("classify", stderr)
+	weightsPath := fs.String("weights", defaultWeights, "weights file (.safetensors)")
+	asJSON := fs.Bool("json", false, "print one JSON object per line per image")
+	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "images classified in parallel")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return fmt.Errorf("%w: no images given", errUsage)
+	}
+	if *workers < 1 {
+		return fmt.Errorf("%w: -workers must be at least 1", errUsage)
+	}
+	w, err := loadWeights(*weightsPath)
+	if err != nil {
+		return err
+	}
+	model, err := nn.NewModel(w)
+	if err != nil {
+		return err
+	}
+
+	var tw *tabwriter.Writer
+	if !*asJSON {
+		tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprint(tw, "file\ttop\t")
+		for _, c := range nn.ClassNames() {
+			fmt.Fprintf(tw, "%s\t", c)
+		}
+		fmt.Fprintln(tw)
+	}
+	failed := 0
+	for r := range classifyFiles(model, fs.Args(), *workers) {
+		if r.err != nil {
+			failed++
+			fmt.Fprintf(stderr, "papscope classify: %v\n", r.err)
+			continue
+		}
+		if *asJSON {
+			if err := json.NewEncoder(stdout).Encode(r.c); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t", r.c.File, r.c.Top)
+		for _, p := range r.c.Probs {
+			fmt.Fprintf(tw, "%.1f%%\t", 100*p)
+		}
+		fmt.Fprintln(tw)
+	}
+	if tw != nil {
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		fmt.Fprintf(stderr, "papscope classify: %d of %d images could not be classified\n", failed, fs.NArg())
+		return errSomeFailed
+	}
+	return nil
+}
+
+// classifyFiles classifies files on workers goroutines, each with its own
+// clone of model, and yields the results in the order of files.
+func classifyFiles(model *nn.Model, files []string, workers int) <-chan result {
+	slots := make([]chan result, len(files))
+	for i := range slots {
+		slots[i] = make(chan result, 1)
+	}
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for k := range min(workers, len(files)) {
+		m := model
+		if k > 0 {
+			m = model.Clone()
+		}
+		wg.Go(func() {
+			for i := range jobs {
+				slots[i] <- classifyFile(m, files[i])
+			}
+		})
+	}
+	go func() {
+		for i := range files {
+			jobs <- i
+		}
+		close(jobs)
+		wg.Wait()
+	}()
+	out := make(chan result)
+	go func() {
+		for _, s := range slots {
+			out <- <-s
+		}
+		close(out)
+	}()
+	return out
+}
+
+func classifyFile(m *nn.Model, path string) result {
+	img, err := imagefile.Read(path)
+	if err != nil {
+		return result{err: err}
+	}
+	o, err := m.ClassifyImage(img)
+	if err != nil {
+		return result{err: fmt.Errorf("%s: %w", path, err)}
+	}
+	return result{c: classification{
+		File: path, Top: nn.ClassNames()[o.Top()], Classes: nn.ClassNames(), Probs: o.Probs, Logits: o.Logits,
+	}}
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"papscope/nn"
+)
+
+// infoJSON is the object `papscope info -json` prints.
+type infoJSON struct {
+	Total        int          `json:"total"`
+	Trainable    int          `json:"trainable"`
+	NonTrainable int          `json:"non_trainable"`
+	Classes      []string     `json:"classes"`
+	InputSize    [2]int       `json:"input_size"` // height, width
+	Layers       []layerJSON  `json:"layers"`
+	Weights      *weightsInfo `json:"weights,omitempty"`
+}
+
+type layerJSON struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	OutputShape []int  `json:"output_shape"`
+	Params      int    `json:"params"`
+}
+
+type weightsInfo struct {
+	Path          string          `json:"path"`
+	Source        string          `json:"source,omitempty"`
+	TrainingData  string          `json:"training_data,omitempty"`
+	Preprocessing string          `json:"preprocessing,omitempty"`
+	Metrics       json.RawMessage `json:"metrics,omitempty"`
+}
+
+func runInfo(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("info", stderr)
+	weightsPath := fs.String("weights", "", "weights file (.safetensors); without it, only the architecture is shown")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	in := nn.Dims{Height: nn.DefaultInputSize, Width: nn.DefaultInputSize}
+	var wi *weightsInfo
+	if *weightsPath != "" {
+		w, err := loadWeights(*weightsPath)
+		if err != nil {
+			return err
+		}
+		in = w.Meta.Input
+		wi = &weightsInfo{Path: *weightsPath, Source: w.Meta.Source, TrainingData: w.Meta.TrainingData,
+			Preprocessing: w.Meta.Preprocessing}
+		if w.Meta.Metrics != "" {
+			wi.Metrics = json.RawMessage(w.Meta.Metrics)
+		}
+	}
+	if *asJSON {
+		return writeInfoJSON(stdout, in, wi)
+	}
+	if err := nn.WriteSummary(stdout, in); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Classes: %v\nInput: %dx%dx3 (height x width x RGB)\n", nn.ClassNames(), in.Height, in.Width)
+	if wi == nil {
+		fmt.Fprintln(stdout, "Weights: none given (-weights FILE shows their metadata)")
+		return nil
+	}
+	fmt.Fprintf(stdout, "Weights: %s\n  source: %s\n  training data: %s\n  preprocessing: %s\n  metrics: %s\n",
+		wi.Path, orUnknown(wi.Source), orUnknown(wi.TrainingData), orUnknown(wi.Preprocessing), orUnknown(string(wi.Metrics)))
+	return nil
+}
+
+func writeInfoJSON(w io.Writer, in nn.Dims, wi *weightsInfo) error {
+	c := nn.CountParams()
+	out := infoJSON{Total: c.Total, Trainable: c.Trainable, NonTrainable: c.NonTrainable,
+		Classes: nn.ClassNames(), InputSize: [2]int{in.Height, in.Width}, Weights: wi}
+	for _, r := range nn.Summary(in) {
+		out.Layers = append(out.Layers, layerJSON{Name: r.Layer.Name, Type: r.Layer.Kind.String(), OutputShape: r.OutputShape, Params: r.Params})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(not recorded)"
+	}
+	return s
+}

@@ -1,0 +1,100 @@
+// Command papscope classifies liquid-based-cytology images with papscope's
+// lightweight Xception network and manages its weights.
+//
+// Usage:
+//
+//	papscope info     [-weights W] [-json]
+//	papscope classify [-weights W] [-json] IMAGE...
+//	papscope import   -format tfjs -o OUT.safetensors model.json
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// errUsage marks a command-line mistake: the command exits with status 2.
+var errUsage = errors.New("usage")
+
+// errSomeFailed marks a run that did its work but failed on some inputs: exit status 1.
+var errSomeFailed = errors.New("some inputs failed")
+
+type command struct {
+	name, args, help string
+	run              func(args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"info", "[-weights W] [-json]", "show the architecture, parameter counts and the weights' metadata", runInfo},
+		{"classify", "[-weights W] [-json] IMAGE...", "classify images (PNG, JPEG, BMP, TIFF, GIF, WebP)", runClassify},
+		{"import", "-format tfjs -o OUT.safetensors model.json", "convert a TensorFlow.js layers model (Keras weights) to papscope weights", runImport},
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one command line and returns the process exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(args[1:], stdout, stderr)
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			fmt.Fprintf(stderr, "papscope %s: %v\nusage: papscope %s %s\n", c.name, err, c.name, c.args)
+			return 2
+		case errors.Is(err, errSomeFailed):
+			return 1
+		default:
+			fmt.Fprintf(stderr, "papscope %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "papscope: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "papscope classifies Pap-smear (LBC) images into HSIL, LSIL, NILM and SCC.\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  papscope %-9s %s\n      %s\n", c.name, c.args, c.help)
+	}
+	fmt.Fprintln(w, "\nRun papscope COMMAND -h for a command's flags.")
+}
+
+// newFlagSet returns a flag set that reports errors to stderr instead of exiting.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("papscope "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags parses args, turning a flag mistake into errUsage.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"papscope/nn"
+)
+
+// defaultWeights is where the shipped weights live, relative to the repository root.
+const defaultWeights = "weights/papscope.safetensors"
+
+// maxWeightsBytes bounds the size of a weights file read (the network's are about 1.6 MB).
+const maxWeightsBytes = 64 << 20
+
+// loadWeights reads and validates a weights file, explaining how to get one when it is missing.
+func loadWeights(path string) (*nn.Weights, error) {
+	data, err := readFile(path, maxWeightsBytes)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no weights at %s: pass -weights FILE, or make papscope weights from a Keras model "+
+			"converted with tensorflowjs_converter: papscope import -format tfjs -o %s model.json", path, defaultWeights)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load weights: %w", err)
+	}
+	w, err := nn.DecodeWeights(data)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	return w, nil
+}
+
+// readFile reads a whole regular file, refusing one larger than limit bytes before reading it.
+func readFile(path string, limit int64) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if st.Size() > limit {
+		return nil, fmt.Errorf("%s is %d MiB, more than the %d MiB accepted", path, st.Size()>>20, limit>>20)
+	}
+	return os.ReadFile(path)
+}
