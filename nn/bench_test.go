@@ -21,6 +21,27 @@ func BenchmarkForward299(b *testing.B) {
 	reportRate(b, 2*macsPerImage299)
 }
 
+// BenchmarkForward299Parallel classifies on every core, one model clone per
+// goroutine, as papscope classify does over many files. ns/op is per image.
+func BenchmarkForward299Parallel(b *testing.B) {
+	in := Dims{DefaultInputSize, DefaultInputSize}
+	m, err := NewModel(testWeights(b, in, 1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := testInput(in, 1)
+	b.RunParallel(func(pb *testing.PB) {
+		mm := m.Clone()
+		for pb.Next() {
+			if _, err := mm.Forward(x); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+}
+
 // reportRate reports GFLOP/s and ms/op for an operation of the given floating-point work.
 func reportRate(b *testing.B, flops float64) {
 	sec := b.Elapsed().Seconds() / float64(b.N)
