@@ -1,0 +1,58 @@
+package train
+
+import (
+	"testing"
+
+	"papscope/nn"
+)
+
+// BenchmarkTrainStep measures one Adam step on a batch of 8 64×64 images.
+func BenchmarkTrainStep(b *testing.B) {
+	in := nn.Dims{Height: 64, Width: 64}
+	w, err := nn.InitWeights(nn.DefaultMetadata(in), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	net, err := New(w)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 8
+	tr, err := NewTrainer(net, Config{Batch: batch, Input: in})
+	if err != nil {
+		b.Fatal(err)
+	}
+	images := randImages(1, batch, in)
+	labels := []int{0, 1, 2, 3, 0, 1, 2, 3}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := tr.Step(images, labels); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "images/s")
+}
+
+// BenchmarkPredict299 measures the inference graph on one 299×299 image.
+func BenchmarkPredict299(b *testing.B) {
+	in := nn.Dims{Height: 299, Width: 299}
+	w, err := nn.InitWeights(nn.DefaultMetadata(in), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	net, err := New(w)
+	if err != nil {
+		b.Fatal(err)
+	}
+	images := randImages(1, 1, in)
+	if _, err := net.Predict(images, 1, in); err != nil { // build the graph
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := net.Predict(images, 1, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+}

@@ -1,0 +1,255 @@
+package train
+
+import (
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"papscope/nn"
+)
+
+// buildError carries an error out of graph construction, which panics (through
+// gorgonia.Must) on the first failure and recovers once at the top.
+type buildError struct{ err error }
+
+// must returns n, panicking with a buildError when err is not nil.
+func must(n *G.Node, err error) *G.Node {
+	if err != nil {
+		panic(buildError{err})
+	}
+	return n
+}
+
+// catch turns a buildError panic into *err; other panics go on.
+func catch(err *error) {
+	if r := recover(); r != nil {
+		be, ok := r.(buildError)
+		if !ok {
+			panic(r)
+		}
+		*err = be.err
+	}
+}
+
+// scalar returns a constant of x's dtype.
+func scalar(x *G.Node, v float64) *G.Node {
+	if x.Dtype() == tensor.Float64 {
+		return G.NewConstant(v)
+	}
+	return G.NewConstant(float32(v))
+}
+
+// rowBroadcast is the broadcast pattern of a (1, C) operand against an (M, C) one.
+var rowBroadcast = []byte{0}
+
+// batchNormTrain normalises x (M, C) with its own per-channel mean and
+// (biased) variance, then scales by gamma and shifts by beta (both (1, C)).
+// It returns the output and the batch statistics as (1, C) nodes.
+func batchNormTrain(x, gamma, beta *G.Node) (y, mean, variance *G.Node, err error) {
+	defer catch(&err)
+	c := x.Shape()[1]
+	mean = must(G.Reshape(must(G.Mean(x, 0)), tensor.Shape{1, c}))
+	xc := must(G.BroadcastSub(x, mean, nil, rowBroadcast))
+	variance = must(G.Reshape(must(G.Mean(must(G.Square(xc)), 0)), tensor.Shape{1, c}))
+	y = normalise(xc, variance, gamma, beta)
+	return y, mean, variance, nil
+}
+
+// batchNormInfer normalises x (M, C) with fixed statistics mean and variance (1, C).
+func batchNormInfer(x, gamma, beta, mean, variance *G.Node) (y *G.Node, err error) {
+	defer catch(&err)
+	xc := must(G.BroadcastSub(x, mean, nil, rowBroadcast))
+	return normalise(xc, variance, gamma, beta), nil
+}
+
+// normalise returns xc·gamma/sqrt(variance+ε) + beta. It takes 1/sqrt as two
+// ops: gorgonia v0.9.18's InverseSqrt has a wrong gradient (−g/(2y³) instead of −g·y³/2).
+func normalise(xc, variance, gamma, beta *G.Node) *G.Node {
+	inv := must(G.Inverse(must(G.Sqrt(must(G.Add(variance, scalar(variance, nn.BNEpsilon)))))))
+	scale := must(G.HadamardProd(gamma, inv))
+	return must(G.BroadcastAdd(must(G.BroadcastHadamardProd(xc, scale, nil, rowBroadcast)), beta, nil, rowBroadcast))
+}
+
+// bnStat holds the batch statistics of one batch-normalization layer, copied
+// out of the graph as the tape machine computes them (gorgonia.Read): the
+// statistic nodes' own values cannot be read after the run, because later
+// ops may reuse their memory in place.
+type bnStat struct {
+	name           string // Keras layer name
+	mean, variance G.Value
+}
+
+// graph is the network for one batch size and input size, in training or inference mode.
+type graph struct {
+	g      *G.ExprGraph
+	vm     G.VM
+	batch  int
+	in     nn.Dims
+	input  *G.Node            // (N, H, W, 3)
+	logits *G.Node            // (N, 4)
+	probs  *G.Node            // (N, 4), inference mode only
+	params map[string]*G.Node // trainable parameters by Keras name
+	order  G.Nodes            // trainable parameters in nn.Params order
+
+	// training mode only
+	stats  []*bnStat
+	target *G.Node // (N, 4): one-hot labels times class weights, divided by N
+	loss   *G.Node // scalar
+}
+
+// build constructs the network graph over n's values, walking nn.Architecture.
+func build(n *Net, batch int, in nn.Dims, train bool) (gr *graph, err error) {
+	if batch < 1 {
+		return nil, fmt.Errorf("train: batch size %d, want at least 1", batch)
+	}
+	if err := nn.CheckInput(in); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	defer catch(&err)
+	g := G.NewGraph()
+	gr = &graph{g: g, batch: batch, in: in, params: map[string]*G.Node{}}
+	trainable := map[string]bool{}
+	for _, p := range nn.Params() {
+		trainable[p.Name] = p.Trainable
+	}
+	// Parameter nodes are bound to the Net's tensors themselves, not copies:
+	// the solver updates them in place, and every graph of the Net sees it.
+	node := func(name string) *G.Node {
+		v := n.values[name]
+		nd := G.NewTensor(g, tensor.Float32, v.Dims(), G.WithShape(v.Shape()...), G.WithValue(v), G.WithName(name))
+		if trainable[name] {
+			gr.params[name] = nd
+		}
+		return nd
+	}
+	affine := func(x *G.Node, layer string, act nn.Activation) *G.Node {
+		z := must(G.Mul(x, node(layer+"/kernel")))
+		z = must(G.BroadcastAdd(z, node(layer+"/bias"), nil, rowBroadcast))
+		if act == nn.ReLU {
+			z = must(G.Rectify(z))
+		}
+		return z
+	}
+
+	type act struct {
+		x *G.Node
+		g geom // spatial geometry; zero after global pooling
+	}
+	acts := map[string]act{}
+	var last string
+	for _, l := range nn.Architecture() {
+		var a act
+		var src act
+		if len(l.Inputs) > 0 {
+			src = acts[l.Inputs[0]]
+		}
+		switch l.Kind {
+		case nn.Input:
+			gr.input = G.NewTensor(g, tensor.Float32, 4, G.WithShape(batch, in.Height, in.Width, 3), G.WithName("input"))
+			a = act{gr.input, geom{batch, in.Height, in.Width, 3}}
+		case nn.Conv2D:
+			if l.KernelSize != 3 || l.Stride != 2 || l.SamePad || l.InChannels != 3 {
+				return nil, fmt.Errorf("train: %s: only a 3×3 stride-2 valid conv on the RGB input is supported", l.Name)
+			}
+			cols := must(im2col3x3s2(src.x))
+			a = act{affine(cols, l.Name, l.Activation), src.g.pooled(l.OutChannels())}
+		case nn.SeparableConv2D:
+			if l.KernelSize != 3 || l.Stride != 1 || !l.SamePad {
+				return nil, fmt.Errorf("train: %s: only 3×3 stride-1 same separable convs are supported", l.Name)
+			}
+			d := must(depthwise3x3(src.x, node(l.Name+"/depthwise_kernel"), src.g))
+			z := must(G.Mul(d, node(l.Name+"/pointwise_kernel")))
+			z = must(G.BroadcastAdd(z, node(l.Name+"/bias"), nil, rowBroadcast))
+			if l.Activation == nn.ReLU {
+				z = must(G.Rectify(z))
+			}
+			a = act{z, geom{src.g.n, src.g.h, src.g.w, l.OutChannels()}}
+		case nn.BatchNorm:
+			gamma, beta := node(l.Name+"/gamma"), node(l.Name+"/beta")
+			var y *G.Node
+			if train {
+				var mean, variance *G.Node
+				y, mean, variance, err = batchNormTrain(src.x, gamma, beta)
+				s := &bnStat{name: l.Name}
+				G.Read(mean, &s.mean)
+				G.Read(variance, &s.variance)
+				gr.stats = append(gr.stats, s)
+			} else {
+				y, err = batchNormInfer(src.x, gamma, beta, node(l.Name+"/moving_mean"), node(l.Name+"/moving_variance"))
+			}
+			if err != nil {
+				return nil, fmt.Errorf("train: %s: %w", l.Name, err)
+			}
+			a = act{y, src.g}
+		case nn.MaxPool2D:
+			if l.KernelSize != 3 || l.Stride != 2 || l.SamePad {
+				return nil, fmt.Errorf("train: %s: only a 3×3 stride-2 valid max-pool is supported", l.Name)
+			}
+			a = act{must(maxPool3x3s2(src.x, src.g)), src.g.pooled(src.g.c)}
+		case nn.Add:
+			a = act{must(G.Add(src.x, acts[l.Inputs[1]].x)), src.g}
+		case nn.GlobalAvgPool2D:
+			x3 := must(G.Reshape(src.x, tensor.Shape{batch, src.g.h * src.g.w, src.g.c}))
+			a = act{must(G.Mean(x3, 1)), geom{}}
+		case nn.Dense:
+			a = act{affine(src.x, l.Name, l.Activation), geom{}}
+		default:
+			return nil, fmt.Errorf("train: %s: layer kind %v is not supported", l.Name, l.Kind)
+		}
+		acts[l.Name] = a
+		last = l.Name
+	}
+	// The last layer's softmax is left out of the walk: affine applied no activation to it.
+	gr.logits = acts[last].x
+	for _, p := range nn.Params() {
+		if nd, ok := gr.params[p.Name]; ok {
+			gr.order = append(gr.order, nd)
+		}
+	}
+	if !train {
+		gr.probs = must(G.SoftMax(gr.logits))
+		gr.vm = G.NewTapeMachine(g)
+		return gr, nil
+	}
+	// Weighted softmax cross-entropy, Keras's way: Σ_i w_{y_i}·CE_i / N. The
+	// weights and 1/N are folded into the target. (No SoftMax node here: gorgonia
+	// hashes SoftMax and LogSoftMax of one node alike and would merge them.)
+	gr.target = G.NewMatrix(g, tensor.Float32, G.WithShape(batch, nn.NumClasses), G.WithName("target"))
+	logp := must(G.LogSoftMax(gr.logits))
+	gr.loss = must(G.Neg(must(G.Sum(must(G.HadamardProd(logp, gr.target))))))
+	if _, err := G.Grad(gr.loss, gr.order...); err != nil {
+		return nil, fmt.Errorf("train: gradients: %w", err)
+	}
+	gr.vm = G.NewTapeMachine(g, G.BindDualValues(gr.order...))
+	return gr, nil
+}
+
+// setInput copies a batch of NHWC images into the input node's value.
+func (gr *graph) setInput(images []float32) error {
+	want := gr.batch * gr.in.Height * gr.in.Width * 3
+	if len(images) != want {
+		return fmt.Errorf("train: input has %d values, want %d for %d images of %dx%dx3", len(images), want, gr.batch, gr.in.Height, gr.in.Width)
+	}
+	v := tensor.New(tensor.WithShape(gr.batch, gr.in.Height, gr.in.Width, 3), tensor.WithBacking(images))
+	return G.Let(gr.input, v)
+}
+
+// zeroGrads clears the gradients of the trainable parameters.
+func (gr *graph) zeroGrads() error {
+	for _, n := range gr.order {
+		g, err := n.Grad()
+		if err != nil {
+			return fmt.Errorf("train: gradient of %s: %w", n.Name(), err)
+		}
+		if g == nil {
+			continue // before the first run
+		}
+		t, ok := g.(tensor.Tensor)
+		if !ok {
+			return fmt.Errorf("train: gradient of %s is %T", n.Name(), g)
+		}
+		t.Zero()
+	}
+	return nil
+}
