@@ -6,6 +6,7 @@
 //	papscope info     [-weights W] [-json]
 //	papscope classify [-weights W] [-json] IMAGE...
 //	papscope import   -format tfjs -o OUT.safetensors model.json
+//	papscope synth    -n N -seed S -o DIR [-size WxH]
 package main
 
 import (
@@ -32,6 +33,7 @@ func commands() []command {
 		{"info", "[-weights W] [-json]", "show the architecture, parameter counts and the weights' metadata", runInfo},
 		{"classify", "[-weights W] [-json] IMAGE...", "classify images (PNG, JPEG, BMP, TIFF, GIF, WebP)", runClassify},
 		{"import", "-format tfjs -o OUT.safetensors model.json", "convert a TensorFlow.js layers model (Keras weights) to papscope weights", runImport},
+		{"synth", "-n N -seed S -o DIR [-size WxH] [-counts HSIL=..,LSIL=..]", "write a synthetic LBC dataset (DIR/HSIL, DIR/LSIL, DIR/NILM, DIR/SCC)", runSynth},
 	}
 }
 
