@@ -18,11 +18,18 @@ import (
 // Output is the result of one forward pass. The slices point into the model's
 // buffers: they stay valid until the model's next forward pass.
 type Output struct {
-	Logits      [NumClasses]float32 // pre-softmax scores, in ClassNames order
-	Probs       [NumClasses]float32 // softmax of Logits
+	Logits      [NumClasses]float32 // pre-softmax scores, in ClassNames order (not divided by the temperature)
+	Probs       [NumClasses]float32 // softmax of Logits / the weights' temperature
 	Pooled      []float32           // the 256-vector after global average pooling
 	Features    []float32           // the last feature map, FeatureDims × 256, NHWC (Grad-CAM's input)
 	FeatureDims Dims                // spatial size of Features (74×74 for a 299×299 input)
+
+	// Out-of-distribution score: the Mahalanobis distance of Pooled to the
+	// nearest class mean of the training data. Only when OODAvailable (the
+	// weights carry the statistics); otherwise all three are zero.
+	OODAvailable bool
+	OODScore     float32 // higher is further from the training data
+	OODThreshold float32 // the weights' largest in-distribution score
 }
 
 // Top returns the index of the most probable class.
@@ -56,6 +63,9 @@ type params struct {
 	dense1B []float32
 	dense2W []float32 // [256][4]
 	dense2B []float32
+
+	temperature float64   // softmax temperature, 1 when the weights have none
+	ood         *oodStats // nil when the weights have no out-of-distribution statistics
 }
 
 // Model runs the network on one image at a time. It owns every buffer the
@@ -74,6 +84,7 @@ type Model struct {
 	bufC    []float32 // first separable conv output; after pooling: depthwise, t and features
 	pooledV []float32 // 256
 	hidden  []float32 // 256
+	oodDiff []float64 // OODDim, scratch of the out-of-distribution score
 	prep    Preprocessor
 }
 
@@ -81,6 +92,9 @@ type Model struct {
 func NewModel(w *Weights) (*Model, error) {
 	if w == nil {
 		return nil, fmt.Errorf("nn: no weights")
+	}
+	if err := w.Meta.validateTrust(); err != nil { // Meta is exported: it may have changed since validation
+		return nil, fmt.Errorf("nn: %w", err)
 	}
 	p := &params{weights: w}
 	conv1, bn := w.Tensor("conv2d/kernel"), "batch_normalization"
@@ -97,6 +111,8 @@ func NewModel(w *Weights) (*Model, error) {
 	p.sepLast = newSepconv(w, fmt.Sprintf("separable_conv2d_%d", 2*numBlocks+1), "", 128, 256)
 	p.dense1W, p.dense1B = w.Tensor("dense/kernel"), w.Tensor("dense/bias")
 	p.dense2W, p.dense2B = w.Tensor("dense_1/kernel"), w.Tensor("dense_1/bias")
+	p.temperature = w.Meta.temperature()
+	p.ood = newOODStats(w)
 	return newModel(p, w.Meta.Input)
 }
 
@@ -115,6 +131,7 @@ func newModel(p *params, in Dims) (*Model, error) {
 		bufC:    make([]float32, max(n1*128, n2*512)),
 		pooledV: make([]float32, 256),
 		hidden:  make([]float32, 256),
+		oodDiff: make([]float64, OODDim),
 	}, nil
 }
 
@@ -205,10 +222,15 @@ func (m *Model) Forward(input []float32) (Output, error) {
 	dense(m.hidden, m.pooledV, p.dense1W, p.dense1B, true)
 	var out Output
 	dense(out.Logits[:], m.hidden, p.dense2W, p.dense2B, false)
-	out.Probs = softmax(out.Logits)
+	out.Probs = softmax(out.Logits, p.temperature)
 	out.Pooled = m.pooledV
 	out.Features = features
 	out.FeatureDims = m.pooled
+	if p.ood != nil {
+		out.OODAvailable = true
+		out.OODScore = float32(p.ood.score(m.pooledV, m.oodDiff))
+		out.OODThreshold = p.ood.threshold
+	}
 	return out, nil
 }
 
@@ -266,8 +288,9 @@ func dense(dst, src, kernel, bias []float32, relu bool) {
 	}
 }
 
-// softmax returns the normalised exponentials of logits, computed stably in float64.
-func softmax(logits [NumClasses]float32) [NumClasses]float32 {
+// softmax returns the normalised exponentials of logits / temperature,
+// computed stably in float64. Temperature 1 divides nothing.
+func softmax(logits [NumClasses]float32, temperature float64) [NumClasses]float32 {
 	mx := logits[0]
 	for _, v := range logits {
 		mx = max(mx, v)
@@ -275,7 +298,11 @@ func softmax(logits [NumClasses]float32) [NumClasses]float32 {
 	var e [NumClasses]float64
 	sum := 0.0
 	for i, v := range logits {
-		e[i] = math.Exp(float64(v - mx))
+		z := float64(v - mx)
+		if temperature != 1 {
+			z /= temperature
+		}
+		e[i] = math.Exp(z)
 		sum += e[i]
 	}
 	var p [NumClasses]float32

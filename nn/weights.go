@@ -25,6 +25,8 @@ type Metadata struct {
 	TrainingData  string            // what data trained the weights
 	Metrics       string            // held-out metrics as a JSON object, empty when unknown
 	Source        string            // where the weights came from (trainer, import)
+	Temperature   float64           // softmax temperature Probs are computed at (calibration); 0 means 1
+	OODThreshold  float64           // largest in-distribution OOD score; 0 when the weights carry no OOD statistics
 	Extra         map[string]string // other metadata keys, kept as found
 }
 
@@ -40,8 +42,9 @@ const (
 	formatName       = "papscope-xception-lite-v1"
 )
 
-// Weights holds a complete, validated set of the network's parameters. It is
-// immutable once made and safe to share between goroutines and models.
+// Weights holds a complete, validated set of the network's parameters, and
+// optionally out-of-distribution statistics (see WithTrust). It is immutable
+// once made and safe to share between goroutines and models.
 type Weights struct {
 	Meta    Metadata
 	tensors map[string][]float32
@@ -49,7 +52,8 @@ type Weights struct {
 
 // NewWeights validates tensors against the architecture and returns weights
 // holding them. Every parameter must be present with its exact size and finite
-// values; no other tensor is allowed.
+// values; no other tensor is allowed but the out-of-distribution statistics
+// (OODMeansName, OODPrecisionName), all of them with meta.OODThreshold or none.
 func NewWeights(meta Metadata, tensors map[string][]float32) (*Weights, error) {
 	if err := meta.validate(); err != nil {
 		return nil, err
@@ -76,10 +80,16 @@ func NewWeights(meta Metadata, tensors map[string][]float32) (*Weights, error) {
 			}
 		}
 	}
+	for _, p := range oodParams() {
+		known[p.Name] = true
+	}
 	for _, name := range slices.Sorted(maps.Keys(tensors)) {
 		if !known[name] {
 			return nil, fmt.Errorf("weights: tensor %q is not part of the architecture", name)
 		}
+	}
+	if err := validateOOD(meta, tensors); err != nil {
+		return nil, err
 	}
 	return &Weights{Meta: meta, tensors: tensors}, nil
 }
@@ -103,11 +113,11 @@ func (m Metadata) validate() error {
 	if m.Metrics != "" && !json.Valid([]byte(m.Metrics)) {
 		return fmt.Errorf("weights: metrics metadata is not valid JSON")
 	}
-	return nil
+	return m.validateTrust()
 }
 
-// Tensor returns the values of the named parameter (shared; do not modify),
-// or nil when there is no such parameter.
+// Tensor returns the values of the named parameter or out-of-distribution
+// tensor (shared; do not modify), or nil when there is no such tensor.
 func (w *Weights) Tensor(name string) []float32 { return w.tensors[name] }
 
 // DecodeWeights parses a safetensors file and validates it against the
@@ -122,7 +132,7 @@ func DecodeWeights(data []byte) (*Weights, error) {
 		return nil, err
 	}
 	specs := make(map[string]Param)
-	for _, p := range Params() {
+	for _, p := range append(Params(), oodParams()...) {
 		specs[p.Name] = p
 	}
 	tensors := make(map[string][]float32, len(f.Tensors))
@@ -164,9 +174,17 @@ func decodeMetadata(md map[string]string) (Metadata, error) {
 	m.TrainingData = md[keyTrainingData]
 	m.Metrics = md[keyMetrics]
 	m.Source = md[keySource]
+	var err error
+	if m.Temperature, err = parseDecimal(md, keyTemperature); err != nil {
+		return Metadata{}, err
+	}
+	if m.OODThreshold, err = parseDecimal(md, keyOODThreshold); err != nil {
+		return Metadata{}, err
+	}
 	for k, v := range md {
 		switch k {
-		case keyFormat, keyClasses, keyInputShape, keyPreprocessing, keyTrainingData, keyMetrics, keySource:
+		case keyFormat, keyClasses, keyInputShape, keyPreprocessing, keyTrainingData, keyMetrics, keySource,
+			keyTemperature, keyOODThreshold:
 		default:
 			if m.Extra == nil {
 				m.Extra = map[string]string{}
@@ -199,8 +217,20 @@ func (w *Weights) Encode(out io.Writer) error {
 	set(keyTrainingData, w.Meta.TrainingData)
 	set(keyMetrics, w.Meta.Metrics)
 	set(keySource, w.Meta.Source)
+	delete(md, keyTemperature) // only the fields say what the weights carry
+	delete(md, keyOODThreshold)
+	if w.Meta.Temperature != 0 {
+		md[keyTemperature] = formatDecimal(w.Meta.Temperature)
+	}
+	if w.Meta.OODThreshold != 0 {
+		md[keyOODThreshold] = formatDecimal(w.Meta.OODThreshold)
+	}
+	params := Params()
+	if w.HasOOD() {
+		params = append(params, oodParams()...)
+	}
 	f := &safetensors.File{Metadata: md}
-	for _, p := range Params() {
+	for _, p := range params {
 		t, err := safetensors.F32(p.Name, p.Shape, w.tensors[p.Name])
 		if err != nil {
 			return fmt.Errorf("encode weights: %w", err)

@@ -19,6 +19,9 @@ type classification struct {
 	Classes []string               `json:"classes"`
 	Probs   [nn.NumClasses]float32 `json:"probs"`
 	Logits  [nn.NumClasses]float32 `json:"logits"`
+	// The out-of-distribution score and verdict; null when the weights carry no statistics.
+	OODScore       *float32 `json:"ood_score"`
+	InDistribution *bool    `json:"in_distribution"`
 }
 
 // result is the outcome for one input file.
@@ -57,7 +60,7 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 		for _, c := range nn.ClassNames() {
 			fmt.Fprintf(tw, "%s\t", c)
 		}
-		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "OOD\t")
 	}
 	failed := 0
 	for r := range classifyFiles(model, fs.Args(), *workers) {
@@ -76,7 +79,11 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 		for _, p := range r.c.Probs {
 			fmt.Fprintf(tw, "%.1f%%\t", 100*p)
 		}
-		fmt.Fprintln(tw)
+		if r.c.OODScore == nil {
+			fmt.Fprintln(tw, "n/a\t")
+		} else {
+			fmt.Fprintf(tw, "%.2f\t\n", *r.c.OODScore)
+		}
 	}
 	if tw != nil {
 		if err := tw.Flush(); err != nil {
@@ -136,7 +143,12 @@ func classifyFile(m *nn.Model, path string) result {
 	if err != nil {
 		return result{err: fmt.Errorf("%s: %w", path, err)}
 	}
-	return result{c: classification{
+	c := classification{
 		File: path, Top: nn.ClassNames()[o.Top()], Classes: nn.ClassNames(), Probs: o.Probs, Logits: o.Logits,
-	}}
+	}
+	if o.OODAvailable {
+		score, in := o.OODScore, o.InDistribution()
+		c.OODScore, c.InDistribution = &score, &in
+	}
+	return result{c: c}
 }

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"papscope/imagefile"
+	"papscope/nn"
+)
+
+// withOOD writes a copy of the weights at path with out-of-distribution
+// statistics: every class mean at the pooled vector of image, identity
+// precision, so image scores 0 and others score their distance to it.
+func withOOD(t *testing.T, path, image string, threshold float64) string {
+	t.Helper()
+	w, err := loadWeights(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := nn.NewModel(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := imagefile.Read(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := m.ClassifyImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	means := make([]float32, 0, nn.NumClasses*nn.OODDim)
+	for range nn.NumClasses {
+		means = append(means, o.Pooled...)
+	}
+	precision := make([]float32, nn.OODDim*nn.OODDim)
+	for i := range nn.OODDim {
+		precision[i*nn.OODDim+i] = 1
+	}
+	w, err = w.WithTrust(0, means, precision, threshold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "ood.safetensors")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := w.Encode(f); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestClassifyOOD(t *testing.T) {
+	plain := importFixture(t)
+	near, far := filepath.Join(fixture, "input_0.png"), filepath.Join(fixture, "input_1.png")
+	ood := withOOD(t, plain, near, 1e-3)
+
+	classify := func(weights string) []map[string]json.RawMessage {
+		stdout, stderr, st := runCLI(t, "classify", "-json", "-weights", weights, near, far)
+		if st != 0 {
+			t.Fatalf("status %d: %s", st, stderr)
+		}
+		var lines []map[string]json.RawMessage
+		for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(line), &m); err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, m)
+		}
+		return lines
+	}
+	for _, l := range classify(plain) {
+		for _, key := range []string{"ood_score", "in_distribution"} {
+			if v, ok := l[key]; !ok || string(v) != "null" {
+				t.Errorf("weights without statistics: %s = %s (present %v), want null", key, v, ok)
+			}
+		}
+		for _, key := range []string{"file", "top", "classes", "probs", "logits"} {
+			if _, ok := l[key]; !ok {
+				t.Errorf("key %q missing", key)
+			}
+		}
+	}
+	lines := classify(ood)
+	var scores [2]float64
+	var in [2]bool
+	for i, l := range lines {
+		if err := json.Unmarshal(l["ood_score"], &scores[i]); err != nil {
+			t.Fatalf("ood_score %s: %v", l["ood_score"], err)
+		}
+		if err := json.Unmarshal(l["in_distribution"], &in[i]); err != nil {
+			t.Fatalf("in_distribution %s: %v", l["in_distribution"], err)
+		}
+	}
+	if scores[0] > 1e-3 || !in[0] || scores[1] <= 1e-3 || in[1] {
+		t.Errorf("scores %v, in distribution %v: want ≈0 and in for the image the means came from, > threshold and out for the other", scores, in)
+	}
+
+	stdout, _, _ := runCLI(t, "classify", "-weights", plain, near)
+	if header, row, _ := strings.Cut(stdout, "\n"); !strings.Contains(header, "OOD") || !strings.Contains(row, "n/a") {
+		t.Errorf("table without statistics:\n%s", stdout)
+	}
+	stdout, _, _ = runCLI(t, "classify", "-weights", ood, far)
+	if _, row, _ := strings.Cut(stdout, "\n"); strings.Contains(row, "n/a") || !strings.Contains(row, ".") {
+		t.Errorf("table with statistics:\n%s", stdout)
+	}
+}
