@@ -43,13 +43,16 @@ func matrixShape(p nn.Param) tensor.Shape {
 }
 
 // New returns a Net holding a copy of w, so imported or freshly initialised
-// weights train on. Metadata (classes, input size, provenance) is kept for Weights.
+// weights train on. Metadata (classes, input size, provenance) is kept for
+// Weights; calibration (temperature, OOD statistics) is dropped, since training
+// makes it stale: refit it on the trained network.
 func New(w *nn.Weights) (*Net, error) {
 	if w == nil {
 		return nil, errors.New("train: no weights")
 	}
 	n := &Net{meta: w.Meta, values: map[string]*tensor.Dense{}}
 	n.meta.Extra = cloneMap(w.Meta.Extra)
+	n.meta.Temperature, n.meta.OODThreshold = 0, 0
 	for _, p := range nn.Params() {
 		v := w.Tensor(p.Name)
 		if len(v) != p.Size() {

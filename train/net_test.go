@@ -437,3 +437,32 @@ func TestMovingStatistics(t *testing.T) {
 		}
 	}
 }
+
+// TestNewDropsCalibration checks that weights carrying a temperature and OOD
+// statistics train on and export without them (they are stale after training).
+func TestNewDropsCalibration(t *testing.T) {
+	w, err := nn.InitWeights(nn.DefaultMetadata(nn.Dims{Height: 15, Width: 15}), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	means := make([]float32, nn.NumClasses*256)
+	precision := make([]float32, 256*256)
+	for i := range 256 {
+		precision[i*256+i] = 1
+	}
+	calibrated, err := w.WithTrust(2, means, precision, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := New(calibrated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := net.Weights()
+	if err != nil {
+		t.Fatalf("export of a net made from calibrated weights: %v", err)
+	}
+	if out.Meta.Temperature != 0 || out.Meta.OODThreshold != 0 || out.HasOOD() {
+		t.Errorf("exported weights keep stale calibration: T=%g threshold=%g ood=%v", out.Meta.Temperature, out.Meta.OODThreshold, out.HasOOD())
+	}
+}
