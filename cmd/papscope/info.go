@@ -32,6 +32,9 @@ type weightsInfo struct {
 	TrainingData  string          `json:"training_data,omitempty"`
 	Preprocessing string          `json:"preprocessing,omitempty"`
 	Metrics       json.RawMessage `json:"metrics,omitempty"`
+	Temperature   float64         `json:"temperature,omitempty"`   // softmax temperature; absent means 1
+	OODThreshold  float64         `json:"ood_threshold,omitempty"` // absent when the weights carry no OOD statistics
+	OOD           bool            `json:"ood"`                     // whether an out-of-distribution score is available
 }
 
 func runInfo(args []string, stdout, stderr io.Writer) error {
@@ -53,7 +56,7 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 		}
 		in = w.Meta.Input
 		wi = &weightsInfo{Path: *weightsPath, Source: w.Meta.Source, TrainingData: w.Meta.TrainingData,
-			Preprocessing: w.Meta.Preprocessing}
+			Preprocessing: w.Meta.Preprocessing, Temperature: w.Meta.Temperature, OODThreshold: w.Meta.OODThreshold, OOD: w.HasOOD()}
 		if w.Meta.Metrics != "" {
 			wi.Metrics = json.RawMessage(w.Meta.Metrics)
 		}
@@ -71,6 +74,16 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "Weights: %s\n  source: %s\n  training data: %s\n  preprocessing: %s\n  metrics: %s\n",
 		wi.Path, orUnknown(wi.Source), orUnknown(wi.TrainingData), orUnknown(wi.Preprocessing), orUnknown(string(wi.Metrics)))
+	if wi.Temperature != 0 {
+		fmt.Fprintf(stdout, "  temperature: %g\n", wi.Temperature)
+	} else {
+		fmt.Fprintln(stdout, "  temperature: 1 (not calibrated)")
+	}
+	if wi.OOD {
+		fmt.Fprintf(stdout, "  out-of-distribution score: available, threshold %g\n", wi.OODThreshold)
+	} else {
+		fmt.Fprintln(stdout, "  out-of-distribution score: unavailable (the weights carry no statistics)")
+	}
 	return nil
 }
 

@@ -78,6 +78,9 @@ func TestInfoJSON(t *testing.T) {
 		if (got.Weights != nil) != tt.weights {
 			t.Errorf("%v: weights section %+v, want present=%v", tt.args, got.Weights, tt.weights)
 		}
+		if got.Weights != nil && (got.Weights.OOD || got.Weights.Temperature != 0) {
+			t.Errorf("%v: imported Keras weights reported with calibration %+v", tt.args, got.Weights)
+		}
 	}
 }
 
