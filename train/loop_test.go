@@ -1,0 +1,395 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"papscope/nn"
+)
+
+// tinyDataset writes perClass 24×24 PNGs per class whose class is an obvious
+// pattern (a colour per class, a checkerboard for the last) and returns them.
+func tinyDataset(t testing.TB, perClass int) []Example {
+	t.Helper()
+	dir := t.TempDir()
+	colours := []color.NRGBA{{200, 40, 40, 255}, {40, 180, 60, 255}, {40, 60, 200, 255}}
+	var out []Example
+	for c := range nn.NumClasses {
+		for i := range perClass {
+			img := image.NewNRGBA(image.Rect(0, 0, 24, 24))
+			for y := range 24 {
+				for x := range 24 {
+					var px color.NRGBA
+					if c < 3 {
+						px = colours[c]
+						px.G += uint8((x + y + i) % 7 * 3)
+					} else if (x/4+y/4)%2 == 0 {
+						px = color.NRGBA{250, 250, 250, 255}
+					} else {
+						px = color.NRGBA{10, 10, 10, 255}
+					}
+					img.SetNRGBA(x, y, px)
+				}
+			}
+			path := filepath.Join(dir, fmt.Sprintf("%d_%d.png", c, i))
+			f, err := os.Create(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := png.Encode(f, img); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			out = append(out, Example{Path: path, Class: c})
+		}
+	}
+	return out
+}
+
+func tinyConfig(t *testing.T, examples []Example, epochs int) FitConfig {
+	return FitConfig{
+		Train: examples, Val: examples, Input: nn.Dims{Height: 16, Width: 16},
+		Batch: 4, Epochs: epochs, LearnRate: 1e-3, Seed: 1, Augment: DefaultAugment,
+		Checkpoint: filepath.Join(t.TempDir(), "ckpt.safetensors"),
+	}
+}
+
+func TestFitLowersLoss(t *testing.T) {
+	cfg := tinyConfig(t, tinyDataset(t, 6), 3)
+	var steps, epochs int
+	cfg.Progress = func(p Progress) {
+		if p.Done != nil {
+			epochs++
+			return
+		}
+		steps++
+		if p.Batches != 6 || p.Epochs != 3 || p.ImagesPerSecond <= 0 || p.Accuracy < 0 || p.Accuracy > 1 {
+			t.Errorf("progress %+v", p)
+		}
+	}
+	res, err := Fit(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps != 18 || epochs != 3 || len(res.History) != 3 {
+		t.Fatalf("%d steps, %d epochs reported, history %d", steps, epochs, len(res.History))
+	}
+	h := res.History
+	t.Logf("history %+v", h)
+	if !(h[2].Loss < h[0].Loss) {
+		t.Errorf("training loss %.4f → %.4f, want lower", h[0].Loss, h[2].Loss)
+	}
+	if res.Best == nil || res.Last == nil || res.BestEpoch < 1 || res.Best.Meta.Input != cfg.Input {
+		t.Fatalf("result %+v", res)
+	}
+	c, err := ReadCheckpoint(cfg.Checkpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State.Epoch != 3 || len(c.State.History) != 3 || c.Best == nil || c.State.BestEpoch != res.BestEpoch {
+		t.Errorf("checkpoint state %+v", c.State)
+	}
+}
+
+func TestFitResume(t *testing.T) {
+	cfg := tinyConfig(t, tinyDataset(t, 3), 2)
+	if _, err := Fit(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ReadCheckpoint(cfg.Checkpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Resume, cfg.Epochs = c, 4
+	var first int
+	cfg.Progress = func(p Progress) {
+		if first == 0 {
+			first = p.Epoch
+		}
+	}
+	res, err := Fit(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first != 3 || len(res.History) != 4 || res.History[2].Epoch != 3 || res.History[3].Epoch != 4 {
+		t.Errorf("resumed at epoch %d, history %+v", first, res.History)
+	}
+	// A different seed or input size is refused.
+	bad := cfg
+	bad.Seed = 2
+	if _, err := Fit(context.Background(), bad); err == nil {
+		t.Error("resume with another seed: no error")
+	}
+	bad = cfg
+	bad.Train = bad.Train[1:]
+	if _, err := Fit(context.Background(), bad); err == nil {
+		t.Error("resume with another training set: no error")
+	}
+}
+
+func TestFitInterrupt(t *testing.T) {
+	cfg := tinyConfig(t, tinyDataset(t, 3), 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg.Progress = func(p Progress) {
+		if p.Epoch == 1 && p.Batch == 2 {
+			cancel()
+		}
+	}
+	_, err := Fit(ctx, cfg)
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("error %v, want ErrInterrupted", err)
+	}
+	c, err := ReadCheckpoint(cfg.Checkpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State.Epoch != 0 || c.State.NextBatch != 2 || c.State.PartSeen != 8 {
+		t.Fatalf("checkpoint state %+v, want epoch 0, next batch 2", c.State)
+	}
+	cfg.Resume = c
+	var steps int
+	cfg.Progress = func(p Progress) {
+		if p.Done == nil {
+			steps++
+			if steps == 1 && (p.Epoch != 1 || p.Batch != 3) {
+				t.Errorf("resumed at epoch %d batch %d, want 1, 3", p.Epoch, p.Batch)
+			}
+		}
+	}
+	res, err := Fit(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps != 1+3 || len(res.History) != 2 {
+		t.Errorf("%d steps after resuming, history %d", steps, len(res.History))
+	}
+}
+
+func TestEarlyStopping(t *testing.T) {
+	cfg := tinyConfig(t, tinyDataset(t, 2), 20)
+	cfg.Patience = 1
+	cfg.LearnRate = 1e-9 // nothing improves
+	res, err := Fit(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stopped != "early stopping" || len(res.History) >= 20 {
+		t.Errorf("stopped by %q after %d epochs", res.Stopped, len(res.History))
+	}
+}
+
+func TestClassWeights(t *testing.T) {
+	ex := []Example{{"a", 0}, {"b", 0}, {"c", 0}, {"d", 1}, {"e", 2}, {"f", 3}}
+	w := ClassWeights(ex)
+	sum := 0.0
+	for _, x := range w {
+		sum += x
+	}
+	if math.Abs(sum/4-1) > 1e-12 || math.Abs(w[1]/w[0]-3) > 1e-12 || w[1] != w[3] {
+		t.Errorf("weights %v", w)
+	}
+	for _, x := range ClassWeights([]Example{{"a", 0}, {"b", 1}, {"c", 2}, {"d", 3}}) {
+		if x != 1 {
+			t.Errorf("balanced classes: weight %v, want 1", x)
+		}
+	}
+}
+
+// TestCorrectReadsLogits checks that the logits read after a step are the
+// ones the loss was computed from.
+func TestCorrectReadsLogits(t *testing.T) {
+	in := nn.Dims{Height: 16, Width: 16}
+	w := testWeights(t, in, 3)
+	net, err := New(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTrainer(net, Config{Batch: 4, Input: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := []int{0, 1, 2, 3}
+	loss, err := tr.Step(randImages(5, 4, in), labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits := tr.gr.logits.Value().Data().([]float32)
+	ce := 0.0
+	for i, c := range labels {
+		row := logits[i*4 : i*4+4]
+		mx := math.Inf(-1)
+		for _, v := range row {
+			mx = math.Max(mx, float64(v))
+		}
+		s := 0.0
+		for _, v := range row {
+			s += math.Exp(float64(v) - mx)
+		}
+		ce += -(float64(row[c]) - mx - math.Log(s))
+	}
+	ce /= 4
+	if math.Abs(ce-loss) > 1e-4 {
+		t.Errorf("loss from the read logits %.6f, step's loss %.6f", ce, loss)
+	}
+	if n := correct(tr.gr, labels); n < 0 || n > 4 {
+		t.Errorf("correct = %d", n)
+	}
+}
+
+// BenchmarkFitEpoch measures a training epoch at 64×64, batch 16, on 128
+// cached images (augmentation included, validation excluded).
+func BenchmarkFitEpoch(b *testing.B) {
+	ex := tinyDataset(b, 32)
+	for _, replicas := range []int{1, 2} {
+		b.Run(fmt.Sprintf("replicas=%d", replicas), func(b *testing.B) {
+			for b.Loop() {
+				cfg := FitConfig{Train: ex, Input: nn.Dims{Height: 64, Width: 64}, Batch: 16, Epochs: 2, Seed: 1, Augment: DefaultAugment, Replicas: replicas}
+				res, err := Fit(context.Background(), cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(res.History[1].ImagesPerSecond, "images/s")
+			}
+		})
+	}
+}
+
+// TestReplicatedStep checks the data-parallel step against one graph: a
+// batch made of the same four images twice, on two graphs, has the same
+// batch statistics, loss, gradient and Adam update as the four on one graph.
+func TestReplicatedStep(t *testing.T) {
+	in := nn.Dims{Height: 16, Width: 16}
+	w := testWeights(t, in, 4)
+	cw := []float64{1, 2, 0.5, 1}
+	netA, _ := New(w)
+	netB, _ := New(w)
+	one, err := newReplicated(netA, Config{Batch: 4, Input: in, ClassWeights: cw}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := newReplicated(netB, Config{Batch: 8, Input: in, ClassWeights: cw}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := randImages(9, 4, in)
+	labels := []int{0, 1, 2, 3}
+	for step := range 3 {
+		l1, c1, err := one.step(images, labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l2, c2, err := two.step(append(slices.Clone(images), images...), append(slices.Clone(labels), labels...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(l1-l2) > 1e-5 || c2 != 2*c1 {
+			t.Fatalf("step %d: loss %.6f vs %.6f, correct %d vs %d", step, l1, l2, c1, c2)
+		}
+	}
+	wa, _ := netA.Weights()
+	wb, _ := netB.Weights()
+	worst, where := 0.0, ""
+	for _, p := range nn.Params() {
+		a, b := wa.Tensor(p.Name), wb.Tensor(p.Name)
+		for i := range a {
+			if d := math.Abs(float64(a[i] - b[i])); d > worst {
+				worst, where = d, p.Name
+			}
+		}
+	}
+	if worst > 1e-4 {
+		t.Errorf("after 3 steps the weights differ by %g (%s)", worst, where)
+	}
+	if DefaultReplicas(16, 2) != 2 || DefaultReplicas(4, 2) != 1 || DefaultReplicas(12, 8) != 3 || DefaultReplicas(15, 2) != 1 {
+		t.Errorf("DefaultReplicas: %d %d %d %d", DefaultReplicas(16, 2), DefaultReplicas(4, 2), DefaultReplicas(12, 8), DefaultReplicas(15, 2))
+	}
+}
+
+func TestFitReplicas(t *testing.T) {
+	cfg := tinyConfig(t, tinyDataset(t, 4), 2)
+	cfg.Batch, cfg.Replicas = 8, 2
+	res, err := Fit(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.History) != 2 || !(res.History[1].Loss < res.History[0].Loss) {
+		t.Errorf("history %+v", res.History)
+	}
+	cfg.Replicas = 3
+	if _, err := Fit(context.Background(), cfg); err == nil {
+		t.Error("3 replicas for a batch of 8: no error")
+	}
+}
+
+func TestFitInterruptWhileValidating(t *testing.T) {
+	cfg := tinyConfig(t, tinyDataset(t, 2), 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg.Progress = func(p Progress) {
+		if p.Done == nil && p.Batch == p.Batches {
+			cancel() // the last step of epoch 1: validation comes next
+		}
+	}
+	_, err := Fit(ctx, cfg)
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("error %v, want ErrInterrupted", err)
+	}
+	c, err := ReadCheckpoint(cfg.Checkpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State.Epoch != 0 || c.State.NextBatch != 2 {
+		t.Fatalf("checkpoint state %+v, want epoch 0 with both steps done", c.State)
+	}
+	cfg.Resume, cfg.Progress = c, nil
+	res, err := Fit(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.History) != 2 || res.History[0].ValN != 8 {
+		t.Errorf("history %+v", res.History)
+	}
+}
+
+// TestFitUncached checks that decoding every batch anew trains exactly as
+// the in-memory cache does, and that an unreadable file is named.
+func TestFitUncached(t *testing.T) {
+	ex := tinyDataset(t, 2)
+	cached := tinyConfig(t, ex, 2)
+	a, err := Fit(context.Background(), cached)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uncached := tinyConfig(t, ex, 2)
+	uncached.CacheBytes = -1
+	b, err := Fit(context.Background(), uncached)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a.History {
+		if a.History[i].Loss != b.History[i].Loss || a.History[i].ValLoss != b.History[i].ValLoss {
+			t.Errorf("epoch %d: cached %+v, uncached %+v", i+1, a.History[i], b.History[i])
+		}
+	}
+	if err := os.WriteFile(ex[3].Path, []byte("broken"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, cache := range []int64{0, -1} {
+		cfg := tinyConfig(t, ex, 1)
+		cfg.CacheBytes = cache
+		if _, err := Fit(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), filepath.Base(ex[3].Path)) {
+			t.Errorf("cache %d: error %v, want one naming %s", cache, err, ex[3].Path)
+		}
+	}
+}
