@@ -179,7 +179,8 @@ func Fit(ctx context.Context, cfg FitConfig) (*FitResult, error) {
 	if replicas == 0 {
 		replicas = DefaultReplicas(cfg.Batch, workers)
 	}
-	tr, err := newReplicated(net, Config{Batch: cfg.Batch, Input: in, LearnRate: st.LearnRate, ClassWeights: st.ClassWeights}, replicas)
+	tr, err := newReplicated(net, Config{Batch: cfg.Batch, Input: in, LearnRate: st.LearnRate, ClassWeights: st.ClassWeights,
+		WarmStartMoving: cfg.Resume == nil && st.Epoch == 0}, replicas)
 	if err != nil {
 		return nil, err
 	}
@@ -766,6 +767,7 @@ func (r *replicated) step(images []float32, labels []int) (loss float64, right i
 	}
 	// Whole-batch statistics from equal shares: the mean of the means, and
 	// the mean of the variances plus the variance of the means.
+	momentum := r.t.nextMomentum()
 	for s, st := range r.graphs[0].stats {
 		mean := slices.Clone(st.mean.Data().([]float32))
 		variance := slices.Clone(st.variance.Data().([]float32))
@@ -788,8 +790,8 @@ func (r *replicated) step(images []float32, labels []int) (loss float64, right i
 				variance[i] += d * d / k
 			}
 		}
-		updateMoving(r.t.net.values[st.name+"/moving_mean"], tensor.New(tensor.WithShape(1, len(mean)), tensor.WithBacking(mean)))
-		updateMoving(r.t.net.values[st.name+"/moving_variance"], tensor.New(tensor.WithShape(1, len(variance)), tensor.WithBacking(variance)))
+		updateMoving(r.t.net.values[st.name+"/moving_mean"], tensor.New(tensor.WithShape(1, len(mean)), tensor.WithBacking(mean)), momentum)
+		updateMoving(r.t.net.values[st.name+"/moving_variance"], tensor.New(tensor.WithShape(1, len(variance)), tensor.WithBacking(variance)), momentum)
 	}
 	// The replicas take the updated values.
 	for name, v := range r.nets[0].values {

@@ -143,6 +143,13 @@ type Config struct {
 	// ClassWeights, when not nil, weight each image's loss by its class
 	// (nn.NumClasses values ≥ 0, as Keras's class_weight); nil weights all alike.
 	ClassWeights []float64
+
+	// WarmStartMoving makes the first step set the moving statistics to that
+	// batch's own instead of averaging them into the initial ones. From a fresh
+	// initialisation (mean 0, variance 1) at momentum 0.99 the initial values
+	// take hundreds of steps to fade while real activations are far smaller,
+	// and inference with the moving statistics is meaningless until they do.
+	WarmStartMoving bool
 }
 
 // Trainer trains a Net by Adam on mini-batches of a fixed size. The loss is
@@ -152,11 +159,13 @@ type Config struct {
 // statistics follow them with momentum Momentum. Weight decay, augmentation
 // and learning-rate schedules are the caller's.
 type Trainer struct {
-	net    *Net
-	gr     *graph
-	solver *G.AdamSolver
-	cw     []float32
-	target []float32
+	net     *Net
+	gr      *graph
+	solver  *G.AdamSolver
+	cw      []float32
+	target  []float32
+	warm    bool // cfg.WarmStartMoving
+	updates int  // moving-statistics updates made so far
 }
 
 // NewTrainer builds the training graph for net. It shares net's values.
@@ -190,7 +199,7 @@ func NewTrainer(net *Net, cfg Config) (*Trainer, error) {
 	// Keras's Adam: ε = 1e-7. Gradients are not divided by the batch size
 	// again: the loss is already a mean.
 	solver := G.NewAdamSolver(G.WithLearnRate(lr), G.WithEps(1e-7), G.WithBatchSize(1))
-	return &Trainer{net: net, gr: gr, solver: solver, cw: cw, target: make([]float32, cfg.Batch*nn.NumClasses)}, nil
+	return &Trainer{net: net, gr: gr, solver: solver, cw: cw, target: make([]float32, cfg.Batch*nn.NumClasses), warm: cfg.WarmStartMoving}, nil
 }
 
 // Step runs one training step on a batch of images (as for Predict) with
@@ -231,18 +240,29 @@ func (t *Trainer) Step(images []float32, labels []int) (float64, error) {
 	if err := t.solver.Step(G.NodesToValueGrads(gr.order)); err != nil {
 		return loss, fmt.Errorf("train: adam: %w", err)
 	}
+	momentum := t.nextMomentum()
 	for _, s := range gr.stats {
-		updateMoving(t.net.values[s.name+"/moving_mean"], s.mean)
-		updateMoving(t.net.values[s.name+"/moving_variance"], s.variance)
+		updateMoving(t.net.values[s.name+"/moving_mean"], s.mean, momentum)
+		updateMoving(t.net.values[s.name+"/moving_variance"], s.variance, momentum)
 	}
 	return loss, nil
 }
 
-// updateMoving sets moving = moving·Momentum + batch·(1−Momentum).
-func updateMoving(moving *tensor.Dense, batch G.Value) {
+// nextMomentum returns the momentum of the next moving-statistics update and
+// counts it: 0 for a warm start's first update, Momentum otherwise.
+func (t *Trainer) nextMomentum() float32 {
+	defer func() { t.updates++ }()
+	if t.warm && t.updates == 0 {
+		return 0
+	}
+	return Momentum
+}
+
+// updateMoving sets moving = moving·momentum + batch·(1−momentum).
+func updateMoving(moving *tensor.Dense, batch G.Value, momentum float32) {
 	m := moving.Data().([]float32)
 	b := batch.Data().([]float32)
 	for i := range m {
-		m[i] = m[i]*Momentum + b[i]*(1-Momentum)
+		m[i] = m[i]*momentum + b[i]*(1-momentum)
 	}
 }

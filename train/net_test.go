@@ -2,6 +2,7 @@ package train
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -380,8 +381,15 @@ func gorgoniaLet(gr *graph, target []float32) error {
 // TestMovingStatistics checks one step's update of the first batch
 // normalization's moving statistics against batch statistics computed here
 // directly: conv1 (3×3 stride 2 valid) + bias + ReLU, then per-channel mean
-// and biased variance over N·H·W.
+// and biased variance over N·H·W. With a warm start the first update
+// replaces the moving statistics by the batch's.
 func TestMovingStatistics(t *testing.T) {
+	for _, warm := range []bool{false, true} {
+		t.Run(fmt.Sprintf("warm=%v", warm), func(t *testing.T) { testMovingStatistics(t, warm) })
+	}
+}
+
+func testMovingStatistics(t *testing.T, warm bool) {
 	in := nn.Dims{Height: 15, Width: 13}
 	w := testWeights(t, in, 12)
 	net, err := New(w)
@@ -389,7 +397,7 @@ func TestMovingStatistics(t *testing.T) {
 		t.Fatal(err)
 	}
 	const batch = 3
-	tr, err := NewTrainer(net, Config{Batch: batch, Input: in})
+	tr, err := NewTrainer(net, Config{Batch: batch, Input: in, WarmStartMoving: warm})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,8 +438,12 @@ func TestMovingStatistics(t *testing.T) {
 	for f := range 64 {
 		mean := sum[f] / n
 		variance := sumSq[f]/n - mean*mean
-		wantMean := float64(oldMean[f])*Momentum + mean*(1-Momentum)
-		wantVar := float64(oldVar[f])*Momentum + variance*(1-Momentum)
+		momentum := Momentum
+		if warm {
+			momentum = 0
+		}
+		wantMean := float64(oldMean[f])*momentum + mean*(1-momentum)
+		wantVar := float64(oldVar[f])*momentum + variance*(1-momentum)
 		if math.Abs(float64(newMean[f])-wantMean) > 1e-6 || math.Abs(float64(newVar[f])-wantVar) > 1e-6 {
 			t.Fatalf("channel %d: moving mean, variance %g, %g; want %g, %g", f, newMean[f], newVar[f], wantMean, wantVar)
 		}
