@@ -305,29 +305,10 @@ func invertSPD(a []float64, dim int) ([]float64, error) {
 	return inv, nil
 }
 
-// Score returns the out-of-distribution score of a feature vector x as nn
-// computes it: the minimum over classes of the Mahalanobis distance
-// sqrt((x − μc)ᵀ P (x − μc)), with means and precision as FitOOD returns them.
+// Score returns the out-of-distribution score of a feature vector x exactly
+// as nn computes it (nn.MahalanobisScore), with means and precision as FitOOD returns them.
 func Score(means, precision []float64, x []float32) float64 {
-	dim := len(x)
-	diff := make([]float64, dim)
-	best := math.Inf(1)
-	for c := range len(means) / dim {
-		for j, v := range x {
-			diff[j] = float64(v) - means[c*dim+j]
-		}
-		q := 0.0
-		for a, da := range diff {
-			row := precision[a*dim : (a+1)*dim]
-			r := 0.0
-			for b, db := range diff {
-				r += row[b] * db
-			}
-			q += da * r
-		}
-		best = min(best, q)
-	}
-	return math.Sqrt(max(best, 0))
+	return nn.MahalanobisScore(x, means, precision, make([]float64, len(x)))
 }
 
 // OODThreshold returns the quantile (in (0, 1], e.g. 0.99) of the scores of

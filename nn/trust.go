@@ -210,20 +210,27 @@ func newOODStats(w *Weights) *oodStats {
 	}
 }
 
-// score returns the minimum over classes of the Mahalanobis distance of pooled
-// to the class mean, sqrt((x−μ)ᵀ P (x−μ)), in float64; diff is OODDim scratch.
+// score returns the out-of-distribution score of pooled; diff is OODDim scratch.
 func (s *oodStats) score(pooled []float32, diff []float64) float64 {
-	const n = OODDim
-	pooled, diff = pooled[:n], diff[:n]
+	return MahalanobisScore(pooled, s.means, s.precision, diff)
+}
+
+// MahalanobisScore returns the minimum over classes of the Mahalanobis
+// distance sqrt((x−μc)ᵀ P (x−μc)) in float64, with means holding one row of
+// len(x) values per class and P (len(x)²) the shared precision matrix; diff is
+// len(x) scratch. It is the OOD score Forward reports, for fitting code to share.
+func MahalanobisScore(x []float32, means, precision, diff []float64) float64 {
+	n := len(x)
+	diff = diff[:n]
 	best := math.Inf(1)
-	for c := range NumClasses {
-		mean := s.means[c*n : (c+1)*n]
-		for i, x := range pooled {
-			diff[i] = float64(x) - mean[i]
+	for c := range len(means) / n {
+		mean := means[c*n : (c+1)*n]
+		for i, v := range x {
+			diff[i] = float64(v) - mean[i]
 		}
 		q := 0.0
 		for i, di := range diff {
-			row := s.precision[i*n : (i+1)*n]
+			row := precision[i*n : (i+1)*n]
 			r := 0.0
 			for j, dj := range diff {
 				r += row[j] * dj
