@@ -11,8 +11,8 @@ import (
 	_ "image/gif"  // register GIF
 	_ "image/jpeg" // register JPEG
 	_ "image/png"  // register PNG
-	"io"
-	"os"
+
+	"papscope/safefile"
 
 	_ "golang.org/x/image/bmp"  // register BMP
 	_ "golang.org/x/image/tiff" // register TIFF
@@ -30,7 +30,7 @@ const MaxFileBytes = 256 << 20
 const Formats = "PNG, JPEG, GIF, BMP, TIFF or WebP"
 
 // ErrTooLarge is returned (wrapped) for images above MaxPixels or MaxFileBytes.
-var ErrTooLarge = errors.New("image too large")
+var ErrTooLarge = safefile.ErrTooLarge
 
 // Decode decodes an image held in memory, refusing unknown formats and images above MaxPixels.
 func Decode(data []byte) (image.Image, error) {
@@ -60,7 +60,7 @@ func Decode(data []byte) (image.Image, error) {
 
 // Read reads and decodes an image file.
 func Read(path string) (image.Image, error) {
-	data, err := ReadFileLimited(path, MaxFileBytes)
+	data, err := safefile.Read(path, MaxFileBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -69,24 +69,4 @@ func Read(path string) (image.Image, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return img, nil
-}
-
-// ReadFileLimited reads a whole file, refusing one larger than limit bytes.
-func ReadFileLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return nil, fmt.Errorf("%s is a directory, not a file", path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: file is larger than %d MiB: %w", path, limit>>20, ErrTooLarge)
-	}
-	return data, nil
 }

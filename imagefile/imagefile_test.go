@@ -85,19 +85,23 @@ func TestDecode(t *testing.T) {
 	}
 }
 
-func TestReadFileLimited(t *testing.T) {
+func TestRead(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "f.bin")
-	if err := os.WriteFile(path, make([]byte, 100), 0o644); err != nil {
+	good := filepath.Join(dir, "good.png")
+	if err := os.WriteFile(good, encode(t, func(b *bytes.Buffer, m image.Image) error { return png.Encode(b, m) }), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadFileLimited(path, 99); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("100-byte file with limit 99: error %v, want ErrTooLarge", err)
+	bad := filepath.Join(dir, "bad.png")
+	if err := os.WriteFile(bad, []byte("text"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	if data, err := ReadFileLimited(path, 100); err != nil || len(data) != 100 {
-		t.Errorf("100-byte file with limit 100: %d bytes, %v", len(data), err)
+	if img, err := Read(good); err != nil || img.Bounds().Dx() != 12 {
+		t.Errorf("Read(good.png) = %v, %v", img, err)
 	}
-	if _, err := ReadFileLimited(dir, 100); err == nil || !strings.Contains(err.Error(), "directory") {
+	if _, err := Read(bad); err == nil || !strings.Contains(err.Error(), "bad.png: not a recognised image") {
+		t.Errorf("Read(bad.png) error = %v, want one naming the file", err)
+	}
+	if _, err := Read(dir); err == nil || !strings.Contains(err.Error(), "directory") {
 		t.Errorf("directory: error %v, want one saying it is a directory", err)
 	}
 	if _, err := Read(filepath.Join(dir, "missing.png")); !errors.Is(err, os.ErrNotExist) {

@@ -10,7 +10,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -24,6 +23,7 @@ import (
 	"papscope/imagefile"
 	"papscope/metrics"
 	"papscope/nn"
+	"papscope/safefile"
 	"papscope/safetensors"
 )
 
@@ -926,9 +926,12 @@ func DecodeCheckpoint(data []byte) (*Checkpoint, error) {
 	return c, nil
 }
 
+// maxCheckpointBytes bounds a checkpoint file read (two weight sets and the state: about 3.3 MB).
+const maxCheckpointBytes = 64 << 20
+
 // ReadCheckpoint reads a checkpoint file.
 func ReadCheckpoint(path string) (*Checkpoint, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.Read(path, maxCheckpointBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoint: %w", err)
 	}
@@ -946,20 +949,8 @@ func WriteCheckpoint(path string, c *Checkpoint) error {
 	if err := EncodeCheckpoint(&buf, c); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".papscope-ckpt-*.tmp")
-	if err != nil {
-		return fmt.Errorf("write checkpoint: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write checkpoint: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write checkpoint: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write checkpoint: %w", err)
+	if err := safefile.Write(path, buf.Bytes()); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
 }

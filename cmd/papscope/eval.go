@@ -9,6 +9,7 @@ import (
 	"papscope/dataset"
 	"papscope/metrics"
 	"papscope/nn"
+	"papscope/safefile"
 )
 
 func runEval(args []string, stdout, stderr io.Writer) error {
@@ -74,7 +75,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		if err := metrics.WriteConfusionPNG(&buf, rep); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(*plot, buf.Bytes()); err != nil {
+		if err := safefile.Write(*plot, buf.Bytes()); err != nil {
 			return err
 		}
 	}

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
+	"papscope/safefile"
 	"papscope/tfjs"
 )
 
@@ -29,13 +29,13 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: give exactly one model.json", errUsage)
 	}
 	modelPath := fs.Arg(0)
-	modelJSON, err := readFile(modelPath, maxModelFileBytes)
+	modelJSON, err := safefile.Read(modelPath, maxModelFileBytes)
 	if err != nil {
 		return fmt.Errorf("read model: %w", err)
 	}
 	dir := filepath.Dir(modelPath)
 	w, err := tfjs.Import(modelJSON, func(name string) ([]byte, error) {
-		return readFile(filepath.Join(dir, filepath.FromSlash(name)), maxModelFileBytes)
+		return safefile.Read(filepath.Join(dir, filepath.FromSlash(name)), maxModelFileBytes)
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", modelPath, err)
@@ -44,34 +44,9 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	if err := w.Encode(&buf); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(*out, buf.Bytes()); err != nil {
+	if err := safefile.Write(*out, buf.Bytes()); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "imported %s → %s (input %dx%d, %d bytes)\n", modelPath, *out, w.Meta.Input.Width, w.Meta.Input.Height, buf.Len())
-	return nil
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames it
-// into place, so a failed write never leaves a half-written weights file.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".papscope-*.tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
 	return nil
 }

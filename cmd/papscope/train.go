@@ -19,6 +19,7 @@ import (
 	"papscope/dataset"
 	"papscope/metrics"
 	"papscope/nn"
+	"papscope/safefile"
 	"papscope/train"
 )
 
@@ -217,7 +218,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err := w.Encode(&buf); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(*out, buf.Bytes()); err != nil {
+	if err := safefile.Write(*out, buf.Bytes()); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s (input %dx%d, best epoch %d)\n", *out, in.Width, in.Height, res.BestEpoch)

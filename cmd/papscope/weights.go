@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"papscope/nn"
+	"papscope/safefile"
 )
 
 // defaultWeights is where the shipped weights live, relative to the repository root.
@@ -16,7 +17,7 @@ const maxWeightsBytes = 64 << 20
 
 // loadWeights reads and validates a weights file, explaining how to get one when it is missing.
 func loadWeights(path string) (*nn.Weights, error) {
-	data, err := readFile(path, maxWeightsBytes)
+	data, err := safefile.Read(path, maxWeightsBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("no weights at %s: pass -weights FILE, or make papscope weights from a Keras model "+
 			"converted with tensorflowjs_converter: papscope import -format tfjs -o %s model.json", path, defaultWeights)
@@ -29,19 +30,4 @@ func loadWeights(path string) (*nn.Weights, error) {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
 	return w, nil
-}
-
-// readFile reads a whole regular file, refusing one larger than limit bytes before reading it.
-func readFile(path string, limit int64) ([]byte, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	if st.Size() > limit {
-		return nil, fmt.Errorf("%s is %d MiB, more than the %d MiB accepted", path, st.Size()>>20, limit>>20)
-	}
-	return os.ReadFile(path)
 }
