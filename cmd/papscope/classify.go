@@ -44,11 +44,7 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 	if *workers < 1 {
 		return fmt.Errorf("%w: -workers must be at least 1", errUsage)
 	}
-	w, err := loadWeights(*weightsPath)
-	if err != nil {
-		return err
-	}
-	model, err := nn.NewModel(w)
+	model, err := loadModel(*weightsPath)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 
 	"papscope/dataset"
 	"papscope/metrics"
-	"papscope/nn"
 	"papscope/safefile"
 )
 
@@ -30,11 +29,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	case *workers < 1:
 		return fmt.Errorf("%w: -workers must be at least 1", errUsage)
 	}
-	w, err := loadWeights(*weightsPath)
-	if err != nil {
-		return err
-	}
-	model, err := nn.NewModel(w)
+	model, err := loadModel(*weightsPath)
 	if err != nil {
 		return err
 	}
@@ -82,7 +77,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		err = rep.WriteJSON(stdout)
 	} else {
-		fmt.Fprintf(stdout, "weights            %s (input %dx%d)\ndata               %s\n", *weightsPath, w.Meta.Input.Width, w.Meta.Input.Height, *data)
+		fmt.Fprintf(stdout, "weights            %s (input %dx%d)\ndata               %s\n", *weightsPath, model.InputDims().Width, model.InputDims().Height, *data)
 		err = rep.WriteText(stdout)
 	}
 	if err != nil {

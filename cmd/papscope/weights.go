@@ -31,3 +31,12 @@ func loadWeights(path string) (*nn.Weights, error) {
 	}
 	return w, nil
 }
+
+// loadModel loads weights and prepares them for inference.
+func loadModel(path string) (*nn.Model, error) {
+	w, err := loadWeights(path)
+	if err != nil {
+		return nil, err
+	}
+	return nn.NewModel(w)
+}
