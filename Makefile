@@ -20,7 +20,7 @@ test-native:
 
 # The browser runs nn compiled to wasm: run its tests there too (Node executes them).
 test-wasm:
-	GOOS=js GOARCH=wasm $(GO) test -short -exec "$(WASMEXEC)" ./nn ./safetensors ./tfjs
+	GOOS=js GOARCH=wasm $(GO) test -exec "$(WASMEXEC)" ./nn ./safetensors ./tfjs
 
 ## bench-go: forward-pass and kernel benchmarks, native and under wasm (Node)
 bench-go:

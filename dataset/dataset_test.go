@@ -130,7 +130,12 @@ func TestScanErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			root := makeTree(t, tt.files...)
 			if entries, _ := os.ReadDir(root); tt.name == "case duplicate" && len(entries) < 5 {
-				t.Skip("case-insensitive file system")
+				// A case-insensitive file system made hsil/ and HSIL/ one
+				// folder: there is no duplicate, and Scan must accept it.
+				if _, err := Scan(root); err != nil {
+					t.Fatalf("hsil/ and HSIL/ are one folder here, yet Scan fails: %v", err)
+				}
+				return
 			}
 			_, err := Scan(filepath.Join(root, tt.sub))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {

@@ -172,9 +172,6 @@ func TestForwardMatchesReference(t *testing.T) {
 	tests := []Dims{{7, 7}, {8, 9}, {17, 31}, {40, 30}, {299, 299}}
 	for i, in := range tests {
 		t.Run(fmt.Sprintf("%dx%d", in.Width, in.Height), func(t *testing.T) {
-			if testing.Short() && in.Height > 100 {
-				t.Skip("large input: skipped in -short mode")
-			}
 			w := testWeights(t, in, uint64(10+i))
 			m, err := NewModel(w)
 			if err != nil {

@@ -20,10 +20,7 @@ func meanRGB(img *image.NRGBA) [3]float64 {
 // TestMeanColourBaseline trains a nearest-centroid classifier on per-image mean
 // RGB and checks that it does badly: the classes are not told apart by colour.
 func TestMeanColourBaseline(t *testing.T) {
-	nTrain, nTest := 60, 60
-	if testing.Short() {
-		nTrain, nTest = 20, 20
-	}
+	const nTrain, nTest = 60, 60
 	opt := Options{Width: 320, Height: 240}
 	feats := func(c Class, from, n int) [][3]float64 {
 		out := make([][3]float64, n)

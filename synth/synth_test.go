@@ -96,10 +96,7 @@ func classStats(n int) [NumClasses]Stats {
 }
 
 func TestClassFeatures(t *testing.T) {
-	n := 20
-	if testing.Short() {
-		n = 6
-	}
+	const n = 20
 	st := classStats(n)
 	for c := range Class(NumClasses) {
 		s := st[c]

@@ -128,9 +128,6 @@ func TestInferenceMatchesNN(t *testing.T) {
 }
 
 func TestInferenceMatchesNN299(t *testing.T) {
-	if testing.Short() {
-		t.Skip("299×299 in -short mode")
-	}
 	in := nn.Dims{Height: 299, Width: 299}
 	w := testWeights(t, in, 99)
 	net, err := New(w)
