@@ -3,9 +3,19 @@
 GO      ?= go
 WASMEXEC = $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
 
-.PHONY: all build test test-native test-wasm bench-go fuzz reference clean
+.PHONY: all run build test test-native test-wasm bench-go fuzz reference clean
 
 all: build
+
+## run: build and serve the site with the shipped weights at http://127.0.0.1:8080
+# The site (web/, wasm/) and the shipped weights do not exist yet: they are the
+# in-browser-classifier and training issues. Until then this says so and fails.
+run:
+	@if [ ! -f web/index.html ] || [ ! -f weights/papscope.safetensors ]; then \
+		echo "make run: the site is not built yet: web/index.html and weights/papscope.safetensors arrive with the" >&2; \
+		echo "in-browser classifier and the shipped weights. Today: make build, then bin/papscope classify -weights W IMAGE..." >&2; \
+		exit 1; \
+	fi
 
 ## build: the papscope CLI into bin/
 build:
