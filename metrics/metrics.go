@@ -49,6 +49,7 @@ type Report struct {
 	LogLoss          float64      // mean negative log probability of the true class
 	PerClass         []ClassStats // per class, in index order
 	Confusion        [][]int      // Confusion[true][predicted] counts
+	OOD              *OODReport   // the out-of-distribution score's evaluation, when the caller made one (see EvaluateOOD)
 }
 
 // Evaluate computes the metrics for the four papscope classes (nn.ClassNames):

@@ -88,26 +88,34 @@ type reportJSON struct {
 	PerClass         json.RawMessage   `json:"per_class"`
 	Confusion        [][]int           `json:"confusion"`
 	ConfusionAxes    map[string]string `json:"confusion_axes"`
+	OODAUROC         *number           `json:"ood_auroc"`
+	OOD              *oodJSON          `json:"ood"`
 }
 
 // MarshalJSON writes the report with keys n, classes, accuracy,
 // balanced_accuracy, macro_f1, macro_auc, ece, log_loss, per_class (an object
 // keyed by class name, in class order, of precision, recall, f1, auc and
-// support) and confusion (rows = true class, columns = predicted); NaN values
-// are written as null.
+// support), confusion (rows = true class, columns = predicted), ood_auroc and
+// ood (the out-of-distribution evaluation; null when none was made or the
+// weights carry no statistics); NaN values are written as null.
 func (r *Report) MarshalJSON() ([]byte, error) {
 	per, err := json.Marshal(perClassJSON{r.Classes, r.PerClass})
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(reportJSON{
+	j := reportJSON{
 		N: r.N, Classes: r.Classes,
 		Accuracy: number(r.Accuracy), BalancedAccuracy: number(r.BalancedAccuracy),
 		MacroF1: number(r.MacroF1), MacroAUC: number(r.MacroAUC),
 		ECE: number(r.ECE), LogLoss: number(r.LogLoss),
 		PerClass: per, Confusion: r.Confusion,
 		ConfusionAxes: map[string]string{"rows": "true", "columns": "predicted"},
-	})
+		OOD:           r.OOD.toJSON(),
+	}
+	if j.OOD != nil {
+		j.OODAUROC = &j.OOD.AUROC
+	}
+	return json.Marshal(j)
 }
 
 // UnmarshalJSON reads the form MarshalJSON writes, null as NaN.
@@ -125,7 +133,7 @@ func (r *Report) UnmarshalJSON(b []byte) error {
 		Accuracy: float64(j.Accuracy), BalancedAccuracy: float64(j.BalancedAccuracy),
 		MacroF1: float64(j.MacroF1), MacroAUC: float64(j.MacroAUC),
 		ECE: float64(j.ECE), LogLoss: float64(j.LogLoss),
-		Confusion: j.Confusion,
+		Confusion: j.Confusion, OOD: j.OOD.report(),
 	}
 	for _, name := range j.Classes {
 		s, ok := per[name]
@@ -191,6 +199,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "%d\t\n", total)
 	}
 	tw.Flush()
+	if r.OOD != nil {
+		b.WriteString("\n" + r.OOD.text())
+	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("write metrics text: %w", err)
 	}

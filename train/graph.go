@@ -80,7 +80,16 @@ type bnStat struct {
 	mean, variance G.Value
 }
 
-// graph is the network for one batch size and input size, in training or inference mode.
+// mode is what a graph is built for.
+type mode int
+
+const (
+	inference  mode = iota // batch normalization with the moving statistics; softmax probabilities
+	statistics             // batch normalization with the batch's statistics, recorded; forward only
+	training               // statistics, plus the loss and the gradients of the trainable parameters
+)
+
+// graph is the network for one batch size and input size, built for one mode.
 type graph struct {
 	g      *G.ExprGraph
 	vm     G.VM
@@ -92,14 +101,15 @@ type graph struct {
 	params map[string]*G.Node // trainable parameters by Keras name
 	order  G.Nodes            // trainable parameters in nn.Params order
 
+	stats []*bnStat // statistics and training modes
+
 	// training mode only
-	stats  []*bnStat
 	target *G.Node // (N, 4): one-hot labels times class weights, divided by N
 	loss   *G.Node // scalar
 }
 
 // build constructs the network graph over n's values, walking nn.Architecture.
-func build(n *Net, batch int, in nn.Dims, train bool) (gr *graph, err error) {
+func build(n *Net, batch int, in nn.Dims, m mode) (gr *graph, err error) {
 	if batch < 1 {
 		return nil, fmt.Errorf("train: batch size %d, want at least 1", batch)
 	}
@@ -168,7 +178,7 @@ func build(n *Net, batch int, in nn.Dims, train bool) (gr *graph, err error) {
 		case nn.BatchNorm:
 			gamma, beta := node(l.Name+"/gamma"), node(l.Name+"/beta")
 			var y *G.Node
-			if train {
+			if m != inference {
 				var mean, variance *G.Node
 				y, mean, variance, err = batchNormTrain(src.x, gamma, beta)
 				s := &bnStat{name: l.Name}
@@ -207,8 +217,11 @@ func build(n *Net, batch int, in nn.Dims, train bool) (gr *graph, err error) {
 			gr.order = append(gr.order, nd)
 		}
 	}
-	if !train {
+	switch m {
+	case inference:
 		gr.probs = must(G.SoftMax(gr.logits))
+		fallthrough
+	case statistics:
 		gr.vm = G.NewTapeMachine(g)
 		return gr, nil
 	}

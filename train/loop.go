@@ -37,6 +37,15 @@ type Example struct {
 // the state at that moment has been saved to the checkpoint, if one was set.
 var ErrInterrupted = errors.New("training interrupted")
 
+// MinLossImprovement is how much lower the validation loss must be, at an
+// equal validation balanced accuracy, for an epoch to count as better
+// (Keras's min_delta): noise-level changes do not reset early stopping.
+const MinLossImprovement = 1e-4
+
+// DefaultRecalibrate is how many training images recalibrate the
+// batch-normalization statistics after every epoch when FitConfig.Recalibrate is 0.
+const DefaultRecalibrate = 512
+
 // DefaultCacheBytes is how much memory Fit may use to keep decoded, resized
 // inputs between epochs: 4 GiB holds about 20,000 images at 128×128 or 2,800
 // at 299×299.
@@ -71,6 +80,12 @@ type FitConfig struct {
 	// leave each share at least 4 images; 1 runs the whole batch on one graph.
 	Replicas   int
 	CacheBytes int64 // memory for decoded inputs; 0 means DefaultCacheBytes, < 0 decodes every time
+
+	// Recalibrate is how many training images (a fixed, seeded choice, not
+	// augmented) set the batch-normalization moving statistics at the end of
+	// every epoch, before validation and export (see Net.Recalibrate); 0 means
+	// DefaultRecalibrate, < 0 keeps the moving averages of the steps.
+	Recalibrate int
 
 	Progress func(Progress) // called after every step and every epoch, on Fit's goroutine; may be nil
 
@@ -137,7 +152,7 @@ type Checkpoint struct {
 
 // FitResult is what a run produced.
 type FitResult struct {
-	Best      *nn.Weights  // best weights by validation balanced accuracy (ties: lower validation loss); the last weights without validation
+	Best      *nn.Weights  // best weights by validation balanced accuracy (ties: validation loss lower by MinLossImprovement); the last weights without validation
 	Last      *nn.Weights  // weights after the last step
 	BestEpoch int          // epoch of Best
 	History   []EpochStats // every epoch, resumed ones included
@@ -195,6 +210,25 @@ func Fit(ctx context.Context, cfg FitConfig) (*FitResult, error) {
 			return nil, fmt.Errorf("%w while loading the images (nothing trained; no checkpoint written)", ErrInterrupted)
 		}
 		if err != nil {
+			return nil, err
+		}
+	}
+
+	var calib []float32
+	if cfg.Recalibrate >= 0 {
+		count := cfg.Recalibrate
+		if count == 0 {
+			count = DefaultRecalibrate
+		}
+		pick := epochOrder(cfg.Seed, 0, len(cfg.Train))[:min(count, len(cfg.Train))]
+		subset := make([]Example, len(pick))
+		for k, i := range pick {
+			subset[k] = cfg.Train[i]
+		}
+		if calib, err = decodeAll(ctx, subset, in, workers); err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("%w while loading the images (nothing trained; no checkpoint written)", ErrInterrupted)
+			}
 			return nil, err
 		}
 	}
@@ -298,6 +332,14 @@ func Fit(ctx context.Context, cfg FitConfig) (*FitResult, error) {
 			Epoch: epoch, Loss: st.PartLoss / float64(batches), Accuracy: float64(st.PartCorrect) / float64(st.PartSeen),
 			ImagesPerSecond: float64(seen) / trainTime.Seconds(),
 		}
+		if calib != nil {
+			if err := net.Recalibrate(ctx, calib, in, batch, workers); err != nil {
+				if ctx.Err() != nil {
+					return interrupted(fmt.Sprintf("while recalibrating after epoch %d", epoch))
+				}
+				return nil, fmt.Errorf("epoch %d: %w", epoch, err)
+			}
+		}
 		cur, err := net.Weights()
 		if err != nil {
 			return nil, err
@@ -312,7 +354,7 @@ func Fit(ctx context.Context, cfg FitConfig) (*FitResult, error) {
 				return nil, fmt.Errorf("epoch %d: validation: %w", epoch, err)
 			}
 			es.ValN, es.ValLoss, es.ValAccuracy, es.ValBalanced = rep.N, rep.LogLoss, rep.Accuracy, rep.BalancedAccuracy
-			better := st.BestEpoch == 0 || es.ValBalanced > st.BestBalanced || (es.ValBalanced == st.BestBalanced && es.ValLoss < st.BestLoss)
+			better := st.BestEpoch == 0 || es.ValBalanced > st.BestBalanced || (es.ValBalanced == st.BestBalanced && es.ValLoss < st.BestLoss-MinLossImprovement)
 			if better {
 				st.BestEpoch, st.BestBalanced, st.BestLoss, st.Stale = epoch, es.ValBalanced, es.ValLoss, 0
 				res.Best, res.BestEpoch = cur, epoch
@@ -663,7 +705,7 @@ func newReplicated(net *Net, cfg Config, k int) (*replicated, error) {
 		if err != nil {
 			return nil, err
 		}
-		gr, err := build(rn, cfg.Batch, cfg.Input, true)
+		gr, err := build(rn, cfg.Batch, cfg.Input, training)
 		if err != nil {
 			return nil, err
 		}

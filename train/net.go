@@ -112,7 +112,7 @@ func (n *Net) Predict(images []float32, batch int, in nn.Dims) ([]Prediction, er
 	gr := n.infer
 	if gr == nil || gr.batch != batch || gr.in != in {
 		var err error
-		if gr, err = build(n, batch, in, false); err != nil {
+		if gr, err = build(n, batch, in, inference); err != nil {
 			return nil, err
 		}
 		n.infer = gr
@@ -192,7 +192,7 @@ func NewTrainer(net *Net, cfg Config) (*Trainer, error) {
 	if !(lr > 0) {
 		return nil, fmt.Errorf("train: learning rate %g, want > 0", lr)
 	}
-	gr, err := build(net, cfg.Batch, cfg.Input, true)
+	gr, err := build(net, cfg.Batch, cfg.Input, training)
 	if err != nil {
 		return nil, err
 	}

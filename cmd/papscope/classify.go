@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
 	"text/tabwriter"
 
@@ -22,6 +23,8 @@ type classification struct {
 	// The out-of-distribution score and verdict; null when the weights carry no statistics.
 	OODScore       *float32 `json:"ood_score"`
 	InDistribution *bool    `json:"in_distribution"`
+
+	pooled []float32 // the pooled feature vector, for fitting calibration
 }
 
 // result is the outcome for one input file.
@@ -141,6 +144,7 @@ func classifyFile(m *nn.Model, path string) result {
 	}
 	c := classification{
 		File: path, Top: nn.ClassNames()[o.Top()], Classes: nn.ClassNames(), Probs: o.Probs, Logits: o.Logits,
+		pooled: slices.Clone(o.Pooled[:]),
 	}
 	if o.OODAvailable {
 		score, in := o.OODScore, o.InDistribution()

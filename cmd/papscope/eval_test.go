@@ -53,6 +53,9 @@ func TestEvalJSONAndPlot(t *testing.T) {
 	if dec.More() {
 		t.Errorf("more than one JSON value:\n%s", stdout)
 	}
+	if !strings.Contains(stdout, `"ood_auroc": null`) {
+		t.Errorf("weights without OOD statistics: want ood_auroc null:\n%s", stdout)
+	}
 	if got.Accuracy == nil || got.BalancedAccuracy == nil || got.ECE == nil {
 		t.Errorf("missing keys:\n%s", stdout)
 	}
@@ -102,7 +105,7 @@ func TestEvalText(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	for _, want := range []string{"accuracy", "balanced accuracy", "confusion matrix", "SCC"} {
+	for _, want := range []string{"accuracy", "balanced accuracy", "confusion matrix", "SCC", "out-of-distribution score: unavailable"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("no %q in:\n%s", want, stdout)
 		}

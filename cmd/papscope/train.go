@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"papscope/calibrate"
 	"papscope/dataset"
 	"papscope/metrics"
 	"papscope/nn"
@@ -41,6 +42,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "goroutines decoding, augmenting and validating")
 	replicas := fs.Int("replicas", 0, "copies of the training graph run in parallel on shares of each batch (must divide -batch; 0: one per core, at least 4 images each)")
 	noAugment := fs.Bool("no-augment", false, "train without flips, rotations and colour jitter")
+	recalibrate := fs.Int("recalibrate", train.DefaultRecalibrate, "training images that reset the batch-normalization statistics after every epoch (0: keep the moving averages)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -59,6 +61,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: -epochs, -batch and -workers must be at least 1", errUsage)
 	case !(*lr > 0):
 		return fmt.Errorf("%w: -lr must be > 0", errUsage)
+	case *recalibrate < 0:
+		return fmt.Errorf("%w: -recalibrate must be ≥ 0", errUsage)
 	case *patience < 0:
 		return fmt.Errorf("%w: -patience must be ≥ 0", errUsage)
 	case *resume != "" && *initW != "":
@@ -152,7 +156,11 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		Train: examples(trainSet), Val: examples(valSet), Input: in, Batch: *batch, Epochs: *epochs,
 		LearnRate: *lr, Seed: *seed, Patience: *patience, Augment: train.DefaultAugment,
 		Init: init, Resume: resumed, Checkpoint: *ckpt, Workers: *workers, Replicas: *replicas,
-		Notes: map[string]string{"split": *split, "groups": *groups},
+		Notes:       map[string]string{"split": *split, "groups": *groups},
+		Recalibrate: *recalibrate,
+	}
+	if *recalibrate == 0 {
+		cfg.Recalibrate = -1
 	}
 	augmentation := "augmented with flips, quarter turns and brightness/contrast/colour jitter"
 	if *noAugment {
@@ -193,8 +201,12 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	meta.Extra = map[string]string{"training_history": string(history)}
 
+	final, err := calibrated(res.Best, trainSet, valSet, testSet, *workers, meta.Extra, stderr)
+	if err != nil {
+		return err
+	}
 	if len(testSet) > 0 {
-		rep, err := evaluateItems(res.Best, testSet, *workers, stderr)
+		rep, err := evaluateItems(final, testSet, *workers, stderr)
 		if err != nil {
 			return fmt.Errorf("test split: %w", err)
 		}
@@ -210,7 +222,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	} else {
 		fmt.Fprintln(stderr, "papscope train: warning: the test split is empty: no held-out metrics in the weights")
 	}
-	w, err := nn.NewWeights(meta, weightTensors(res.Best))
+	meta.Temperature, meta.OODThreshold = final.Meta.Temperature, final.Meta.OODThreshold
+	w, err := nn.NewWeights(meta, weightTensors(final))
 	if err != nil {
 		return err
 	}
@@ -225,18 +238,101 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// weightTensors returns every parameter of w by name (shared, not copied).
+// weightTensors returns every tensor of w by name (shared, not copied): the
+// parameters and the out-of-distribution statistics when it carries them.
 func weightTensors(w *nn.Weights) map[string][]float32 {
 	t := map[string][]float32{}
 	for _, p := range nn.Params() {
 		t[p.Name] = w.Tensor(p.Name)
 	}
+	if w.HasOOD() {
+		t[nn.OODMeansName], t[nn.OODPrecisionName] = w.Tensor(nn.OODMeansName), w.Tensor(nn.OODPrecisionName)
+	}
 	return t
 }
 
-// evaluateItems classifies dataset items with w on workers goroutines and
-// evaluates the predictions; unreadable images are reported on stderr and skipped.
-func evaluateItems(w *nn.Weights, items []dataset.Item, workers int, stderr io.Writer) (*metrics.Report, error) {
+// OODQuantile is the share of validation images the out-of-distribution
+// threshold keeps in distribution.
+const OODQuantile = 0.99
+
+// calibrated returns w with a softmax temperature fitted on the validation
+// split and out-of-distribution statistics fitted on the training split (the
+// threshold at the OODQuantile of the validation scores). It records the fit
+// in extra and reports the test split's calibration error before and after.
+// Without a validation split, w is returned as it is, with a warning.
+func calibrated(w *nn.Weights, trainSet, valSet, testSet []dataset.Item, workers int, extra map[string]string, stderr io.Writer) (*nn.Weights, error) {
+	if len(valSet) == 0 {
+		fmt.Fprintln(stderr, "papscope train: warning: no validation split: the weights carry no temperature and no out-of-distribution statistics")
+		return w, nil
+	}
+	val, err := forwardItems(w, valSet, workers, stderr)
+	if err != nil {
+		return nil, fmt.Errorf("calibration on the validation split: %w", err)
+	}
+	tr, err := forwardItems(w, trainSet, workers, stderr)
+	if err != nil {
+		return nil, fmt.Errorf("calibration on the training split: %w", err)
+	}
+	temperature, err := calibrate.FitTemperature(val.logits, val.labels)
+	if err != nil {
+		return nil, err
+	}
+	means, precision, err := calibrate.FitOOD(tr.pooled, tr.labels)
+	if err != nil {
+		return nil, err
+	}
+	scores := make([]float64, len(val.pooled))
+	for i, x := range val.pooled {
+		scores[i] = calibrate.Score(means, precision, x)
+	}
+	threshold, err := calibrate.OODThreshold(scores, OODQuantile)
+	if err != nil {
+		return nil, err
+	}
+	out, err := calibrate.Attach(w, temperature, means, precision, threshold)
+	if err != nil {
+		return nil, err
+	}
+	fit := map[string]any{
+		"temperature":    temperature,
+		"val_nll_before": calibrate.NLL(val.logits, val.labels, 1),
+		"val_nll_after":  calibrate.NLL(val.logits, val.labels, temperature),
+		"ood_threshold":  threshold,
+		"ood_quantile":   OODQuantile,
+		"ood_fit_images": len(tr.pooled),
+	}
+	if len(testSet) > 0 {
+		before, err := evaluateItems(w, testSet, workers, stderr)
+		if err != nil {
+			return nil, err
+		}
+		after, err := evaluateItems(out, testSet, workers, stderr)
+		if err != nil {
+			return nil, err
+		}
+		fit["test_ece_before"], fit["test_ece_after"] = before.ECE, after.ECE
+		fmt.Fprintf(stderr, "calibration: temperature %.4g; test ECE %.4f before, %.4f after; OOD threshold %.4g (%g quantile of validation)\n",
+			temperature, before.ECE, after.ECE, threshold, OODQuantile)
+	}
+	js, err := json.Marshal(fit)
+	if err != nil {
+		return nil, err
+	}
+	extra["calibration"] = string(js)
+	return out, nil
+}
+
+// forwarded holds the network's outputs on dataset items that could be read.
+type forwarded struct {
+	labels []int
+	logits [][nn.NumClasses]float32
+	probs  [][]float32 // at the weights' temperature
+	pooled [][]float32
+}
+
+// forwardItems runs w over items on workers goroutines; unreadable images
+// are reported on stderr and skipped.
+func forwardItems(w *nn.Weights, items []dataset.Item, workers int, stderr io.Writer) (*forwarded, error) {
 	model, err := nn.NewModel(w)
 	if err != nil {
 		return nil, err
@@ -245,22 +341,33 @@ func evaluateItems(w *nn.Weights, items []dataset.Item, workers int, stderr io.W
 	for i, it := range items {
 		files[i] = it.Path
 	}
-	var classes []int
-	var probs [][]float32
+	f := &forwarded{}
 	i := 0
 	for r := range classifyFiles(model, files, workers) {
 		if r.err != nil {
 			fmt.Fprintf(stderr, "papscope: %v\n", r.err)
 		} else {
-			classes = append(classes, items[i].Class)
-			probs = append(probs, append([]float32(nil), r.c.Probs[:]...))
+			f.labels = append(f.labels, items[i].Class)
+			f.logits = append(f.logits, r.c.Logits)
+			f.probs = append(f.probs, r.c.Probs[:])
+			f.pooled = append(f.pooled, r.c.pooled)
 		}
 		i++
 	}
-	if len(probs) == 0 {
+	if len(f.labels) == 0 {
 		return nil, fmt.Errorf("none of the %d images could be classified", len(items))
 	}
-	return metrics.Evaluate(classes, probs)
+	return f, nil
+}
+
+// evaluateItems classifies dataset items with w on workers goroutines and
+// evaluates the predictions; unreadable images are reported on stderr and skipped.
+func evaluateItems(w *nn.Weights, items []dataset.Item, workers int, stderr io.Writer) (*metrics.Report, error) {
+	f, err := forwardItems(w, items, workers, stderr)
+	if err != nil {
+		return nil, err
+	}
+	return metrics.Evaluate(f.labels, f.probs)
 }
 
 // examples converts dataset items to training examples.

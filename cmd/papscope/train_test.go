@@ -101,6 +101,37 @@ func TestTrainEndToEnd(t *testing.T) {
 	if m.Extra["training_history"] == "" {
 		t.Error("no training history in the metadata")
 	}
+	// Calibration: a temperature and OOD statistics, and the fit recorded.
+	if !w.HasOOD() || !(m.Temperature > 0) || !(m.OODThreshold > 0) {
+		t.Errorf("weights not calibrated: OOD %v, temperature %g, threshold %g", w.HasOOD(), m.Temperature, m.OODThreshold)
+	}
+	var fit map[string]float64
+	if err := json.Unmarshal([]byte(m.Extra["calibration"]), &fit); err != nil {
+		t.Fatalf("calibration record %q: %v", m.Extra["calibration"], err)
+	}
+	if fit["temperature"] != m.Temperature || fit["test_ece_after"] < 0 || fit["val_nll_after"] > fit["val_nll_before"]+1e-9 {
+		t.Errorf("calibration record %v (temperature %g)", fit, m.Temperature)
+	}
+	// eval measures the OOD score against generated outliers.
+	evalOut, stderr, err := callCmd(runEval, "-weights", out, "-data", data, "-json", "-outliers", "3")
+	if err != nil && !errors.Is(err, errSomeFailed) { // broken.png is still there
+		t.Fatalf("eval: %v\n%s", err, stderr)
+	}
+	var ev struct {
+		AUROC *float64 `json:"ood_auroc"`
+		OOD   struct {
+			Kinds []struct {
+				Kind string `json:"kind"`
+				N    int    `json:"n"`
+			} `json:"kinds"`
+		} `json:"ood"`
+	}
+	if err := json.Unmarshal([]byte(evalOut), &ev); err != nil {
+		t.Fatalf("eval JSON: %v\n%s", err, evalOut)
+	}
+	if ev.AUROC == nil || *ev.AUROC < 0 || *ev.AUROC > 1 || len(ev.OOD.Kinds) != 5 || ev.OOD.Kinds[0].N != 3 {
+		t.Errorf("eval OOD section: %s", evalOut)
+	}
 
 	// The checkpoint resumes: two more epochs.
 	ckpt := strings.TrimSuffix(out, ".safetensors") + ".ckpt.safetensors"
