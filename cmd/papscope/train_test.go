@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"papscope/calibrate"
 	"papscope/nn"
 	"papscope/train"
 )
@@ -108,6 +109,9 @@ func TestTrainEndToEnd(t *testing.T) {
 	var fit map[string]float64
 	if err := json.Unmarshal([]byte(m.Extra["calibration"]), &fit); err != nil {
 		t.Fatalf("calibration record %q: %v", m.Extra["calibration"], err)
+	}
+	if f := fit["temperature_fitted"]; f <= calibrate.MinTemperature*1.001 && m.Temperature != 1 {
+		t.Errorf("a temperature fit at the end of the range (%g) was kept (%g), want 1", f, m.Temperature)
 	}
 	if fit["temperature"] != m.Temperature || fit["test_ece_after"] < 0 || fit["val_nll_after"] > fit["val_nll_before"]+1e-9 {
 		t.Errorf("calibration record %v (temperature %g)", fit, m.Temperature)
