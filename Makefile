@@ -3,39 +3,72 @@
 GO      ?= go
 WASMEXEC = $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
 
-.PHONY: all run build test test-native test-wasm bench-go fuzz reference clean
+.PHONY: weights all run build test test-native test-wasm test-e2e chromium bench-go fuzz reference clean
 
 all: build
 
-## run: build and serve the site with the shipped weights at http://127.0.0.1:8080
-# The site (web/, wasm/) and the shipped weights do not exist yet: they are the
-# in-browser-classifier and training issues. Until then this says so and fails.
-run:
-	@if [ ! -f web/index.html ] || [ ! -f weights/papscope.safetensors ]; then \
-		echo "make run: the site is not built yet: web/index.html and weights/papscope.safetensors arrive with the" >&2; \
-		echo "in-browser classifier and the shipped weights. Today: make build, then bin/papscope classify -weights W IMAGE..." >&2; \
-		exit 1; \
-	fi
+## run: build the site and serve it at http://127.0.0.1:8080 (this machine only; Ctrl-C stops)
+run: build
+	bin/papscope serve -addr 127.0.0.1:8080 -dir web
 
-## build: the papscope CLI into bin/
-build:
+## build: the papscope CLI into bin/, and the site (see site)
+build: site
 	$(GO) build -o bin/papscope ./cmd/papscope
 
-## test: vet, every unit test natively, and the network's tests under WebAssembly (Node)
-test: test-native test-wasm
+## site: the static site in web/, ready to publish: the wasm (-s -w), the Go toolchain's
+## wasm_exec.js, the shipped weights, and the service worker's cache version (a hash of the site)
+.PHONY: site
+site:
+	GOOS=js GOARCH=wasm $(GO) build -ldflags="-s -w" -trimpath -o web/papscope.wasm ./wasm
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" web/wasm_exec.js
+	cp weights/papscope.safetensors web/papscope.safetensors
+	printf 'self.PAPSCOPE_VERSION = "%s";\n' \
+		"$$(cd web && find . -type f ! -name version.js | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)" > web/version.js
+
+## test: vet, the unit tests natively and under WebAssembly (Node), then the browser tests.
+## Installs Chromium first when it is missing (as root with apt-get), else says how.
+test: chromium test-native test-wasm test-e2e
+
+# Every package but e2e: the browser tests run in test-e2e, after the site is built.
+UNIT_PKGS = $(shell $(GO) list ./... | grep -v '/e2e$$')
 
 test-native:
 	$(GO) vet ./...
-	$(GO) test ./...
+	$(GO) test $(UNIT_PKGS)
 
 # The browser runs nn compiled to wasm: run its tests there too (Node executes them).
 test-wasm:
-	GOOS=js GOARCH=wasm $(GO) test -exec "$(WASMEXEC)" ./nn ./safetensors ./tfjs
+	GOOS=js GOARCH=wasm $(GO) test -exec "$(WASMEXEC)" ./nn ./safetensors ./tfjs ./bridge ./imagehead ./results ./heatmap ./modelcard
+
+## test-e2e: build the site, serve it on 127.0.0.1 and drive headless Chromium through it (e2e/)
+test-e2e: chromium build
+	$(GO) test -count=1 -timeout 20m ./e2e
+
+## chromium: install Debian's Chromium for the browser tests if there is none (CHROME overrides)
+chromium:
+	@if [ -n "$$CHROME" ] || command -v chromium >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "make: installing Chromium (Debian's package) for the browser tests"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else \
+		echo "make: the browser tests need Chromium and there is none. Install it with" >&2; \
+		echo "  sudo apt-get update && sudo apt-get install -y chromium" >&2; \
+		echo "or set CHROME=/path/to/chrome-or-chromium." >&2; \
+		exit 1; \
+	fi
 
 ## bench-go: forward-pass and kernel benchmarks, native and under wasm (Node)
 bench-go:
 	$(GO) test -run '^$$' -bench . -count 5 ./nn
 	GOOS=js GOARCH=wasm $(GO) test -exec "$(WASMEXEC)" -run '^$$' -bench . -count 5 ./nn
+
+## weights: retrain the shipped weights from synthetic fields (about 30 minutes on 2 cores; see weights/MODEL_CARD.md)
+weights:
+	$(GO) build -o bin/papscope ./cmd/papscope
+	rm -rf build/synth-train
+	bin/papscope synth -n 300 -seed 7 -o build/synth-train
+	bin/papscope train -data build/synth-train -o weights/papscope.safetensors -checkpoint build/papscope.ckpt.safetensors \
+		-size 128x96 -epochs 12 -patience 4 -batch 16 -lr 0.001 -seed 1
 
 ## fuzz: a minute of fuzzing for each parser
 fuzz:

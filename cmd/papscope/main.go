@@ -9,6 +9,7 @@
 //	papscope synth    -n N -seed S -o DIR [-size WxH]
 //	papscope train    -data DIR -o OUT.safetensors [-epochs E -batch B -size S -resume CKPT ...]
 //	papscope eval     [-weights W] -data DIR [-json] [-plot FILE.png]
+//	papscope serve    [-addr 127.0.0.1:8080] [-dir web]
 package main
 
 import (
@@ -38,6 +39,7 @@ func commands() []command {
 		{"train", "-data DIR -o OUT.safetensors [-epochs 20 -batch 16 -lr 1e-3 -size 128|WxH -seed 1 -resume CKPT -groups CSV -init W -patience 5 -split 0.7,0.15,0.15]", "train the network on a folder of HSIL/LSIL/NILM/SCC images (Ctrl-C saves a checkpoint)", runTrain},
 		{"eval", "[-weights W] -data DIR [-json] [-plot FILE.png] [-workers N]", "evaluate weights on a class-folder dataset: accuracy, per-class metrics, confusion matrix, AUC, ECE", runEval},
 		{"synth", "-n N -seed S -o DIR [-size WxH] [-counts HSIL=..,LSIL=..]", "write a synthetic LBC dataset (DIR/HSIL, DIR/LSIL, DIR/NILM, DIR/SCC)", runSynth},
+		{"serve", "[-addr 127.0.0.1:8080] [-dir web]", "serve the built site (make build) to a browser, on this machine only by default", runServe},
 	}
 }
 

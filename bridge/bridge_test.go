@@ -1,0 +1,183 @@
+package bridge
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"papscope/nn"
+)
+
+// weightsFile returns encoded fresh weights at a small input size.
+func weightsFile(t *testing.T, seed uint64, in nn.Dims) []byte {
+	t.Helper()
+	m := nn.DefaultMetadata(in)
+	m.TrainingData = "synthetic fields, papscope synth"
+	w, err := nn.InitWeights(m, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := w.Encode(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func pixels(w, h int, seed byte) []byte {
+	p := make([]byte, w*h*4)
+	for i := range p {
+		p[i] = byte(i*31) ^ seed
+		if i%4 == 3 {
+			p[i] = 255
+		}
+	}
+	return p
+}
+
+func TestLoadAndClassifyMatchesModel(t *testing.T) {
+	data := weightsFile(t, 3, nn.Dims{Height: 32, Width: 32})
+	e := NewEngine()
+	resp := e.Handle(Request{Kind: Load, ID: 1, Files: []string{"w.safetensors"}}, [][]byte{data})
+	if resp.Error != "" || resp.ID != 1 || resp.Kind != Load {
+		t.Fatalf("load: %+v", resp)
+	}
+	if resp.Model.Name != "w.safetensors" || !resp.Model.Synthetic || *resp.Input != (nn.Dims{Height: 32, Width: 32}) {
+		t.Errorf("load: card %+v input %v", resp.Model, resp.Input)
+	}
+
+	w, _ := nn.DecodeWeights(data)
+	m, _ := nn.NewModel(w)
+	pix := pixels(50, 40, 9)
+	want, err := m.ClassifyRGBA(pix, 50, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp = e.Handle(Request{Kind: Classify, ID: 2, Name: "x.png", Width: 50, Height: 40, CAM: true}, [][]byte{pix})
+	if resp.Error != "" {
+		t.Fatal(resp.Error)
+	}
+	if resp.Probs != want.Probs || resp.Top != nn.ClassNames()[want.Top()] || resp.Name != "x.png" {
+		t.Errorf("classify = %v %s, want %v %s", resp.Probs, resp.Top, want.Probs, nn.ClassNames()[want.Top()])
+	}
+	if resp.OOD != nil {
+		t.Errorf("OOD = %+v for weights without statistics", resp.OOD)
+	}
+	d := want.FeatureDims
+	if resp.CAM == nil || resp.CAM.Class != resp.Top || resp.CAM.Width != d.Width || resp.CAM.Height != d.Height || len(resp.CAM.Values) != d.Width*d.Height {
+		t.Fatalf("CAM = %+v, want the top class at %v", resp.CAM, d)
+	}
+
+	// The JSON the worker posts carries the probabilities exactly.
+	b, err := json.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Response
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Probs != resp.Probs || back.CAM.Values[0] != resp.CAM.Values[0] {
+		t.Errorf("JSON round trip changed the probabilities: %v → %v", resp.Probs, back.Probs)
+	}
+
+	// A classification without CAM (a batch) does not disturb the kept features.
+	wantCAM, _ := m.GradCAM(nil, &want, 1)
+	if r := e.Handle(Request{Kind: Classify, ID: 3, Width: 8, Height: 8}, [][]byte{pixels(8, 8, 1)}); r.Error != "" || r.CAM != nil {
+		t.Fatalf("batch classify: %+v", r)
+	}
+	r := e.Handle(Request{Kind: GradCAM, ID: 4, Class: "LSIL"}, nil)
+	if r.Error != "" || r.CAM.Class != "LSIL" {
+		t.Fatalf("gradcam: %+v", r)
+	}
+	for i := range wantCAM {
+		if r.CAM.Values[i] != wantCAM[i] {
+			t.Fatalf("gradcam LSIL[%d] = %g, want %g (of the kept image)", i, r.CAM.Values[i], wantCAM[i])
+		}
+	}
+}
+
+func TestFailedLoadKeepsModel(t *testing.T) {
+	e := NewEngine()
+	good := weightsFile(t, 3, nn.Dims{Height: 16, Width: 16})
+	if r := e.Handle(Request{Kind: Load, Files: []string{"good.safetensors"}}, [][]byte{good}); r.Error != "" {
+		t.Fatal(r.Error)
+	}
+	for _, tc := range []struct {
+		name   string
+		files  []string
+		bufs   [][]byte
+		errSub string
+	}{
+		{"garbage", []string{"bad.safetensors"}, [][]byte{[]byte("not weights")}, "bad.safetensors"},
+		{"empty", []string{"e.safetensors"}, [][]byte{{}}, "e.safetensors"},
+		{"truncated", []string{"t.safetensors"}, [][]byte{good[:len(good)/2]}, "t.safetensors"},
+		{"image instead", []string{"cells.png"}, [][]byte{{1, 2}}, "choose one .safetensors"},
+		{"two safetensors", []string{"a.safetensors", "b.safetensors"}, [][]byte{good, good}, "choose one .safetensors"},
+		{"names mismatch", []string{"a.safetensors", "b"}, [][]byte{good}, "2 file names for 1 files"},
+		{"nothing", nil, nil, "0 file names"},
+		{"bad model.json", []string{"model.json"}, [][]byte{[]byte("{")}, "model.json: tfjs"},
+	} {
+		r := e.Handle(Request{Kind: Load, ID: 7, Files: tc.files}, tc.bufs)
+		if !strings.Contains(r.Error, tc.errSub) || r.Model != nil {
+			t.Errorf("%s: response %+v, want an error containing %q", tc.name, r, tc.errSub)
+		}
+	}
+	r := e.Handle(Request{Kind: Classify, Width: 4, Height: 4, CAM: true}, [][]byte{pixels(4, 4, 0)})
+	if r.Error != "" || r.CAM.Width != e.camOut.FeatureDims.Width {
+		t.Fatalf("classify after failed loads: %+v", r)
+	}
+	if e.card.Name != "good.safetensors" {
+		t.Errorf("model in use is %q, want good.safetensors", e.card.Name)
+	}
+}
+
+func TestLoadTFJS(t *testing.T) {
+	dir := filepath.Join("..", "nn", "testdata", "tfjs", "seed7_160x120")
+	modelJSON, err := os.ReadFile(filepath.Join(dir, "model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shard, err := os.ReadFile(filepath.Join(dir, "group1-shard1of1.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := NewEngine()
+	r := e.Handle(Request{Kind: Load, Files: []string{"group1-shard1of1.bin", "model.json"}}, [][]byte{shard, modelJSON})
+	if r.Error != "" || r.Model.Name != "model.json" || *r.Input != (nn.Dims{Height: 120, Width: 160}) {
+		t.Fatalf("load tfjs: %+v", r)
+	}
+	r = e.Handle(Request{Kind: Load, Files: []string{"model.json"}}, [][]byte{modelJSON})
+	if !strings.Contains(r.Error, "was not among the files chosen") {
+		t.Errorf("model.json without its shard: error %q", r.Error)
+	}
+}
+
+func TestRequestErrors(t *testing.T) {
+	e := NewEngine()
+	if r := e.Handle(Request{Kind: Classify, Width: 2, Height: 2}, [][]byte{pixels(2, 2, 0)}); !strings.Contains(r.Error, "no model") {
+		t.Errorf("classify without a model: %q", r.Error)
+	}
+	e.Handle(Request{Kind: Load, Files: []string{"w.safetensors"}}, [][]byte{weightsFile(t, 1, nn.Dims{Height: 16, Width: 16})})
+	for _, tc := range []struct {
+		name   string
+		req    Request
+		bufs   [][]byte
+		errSub string
+	}{
+		{"unknown kind", Request{Kind: "dance"}, nil, "unknown request kind"},
+		{"short pixels", Request{Kind: Classify, Width: 3, Height: 2}, [][]byte{make([]byte, 20)}, "want 24"},
+		{"no pixels", Request{Kind: Classify, Width: 3, Height: 2}, nil, "want 1 pixel buffer"},
+		{"zero size", Request{Kind: Classify}, [][]byte{{}}, "no pixels"},
+		{"huge", Request{Kind: Classify, Width: 100000, Height: 100000}, [][]byte{{}}, "too large"},
+		{"gradcam before classify", Request{Kind: GradCAM, Class: "HSIL"}, nil, "no image classified"},
+		{"gradcam bad class", Request{Kind: GradCAM, Class: "NIML"}, nil, "unknown class"},
+	} {
+		if r := e.Handle(tc.req, tc.bufs); !strings.Contains(r.Error, tc.errSub) {
+			t.Errorf("%s: error %q, want one containing %q", tc.name, r.Error, tc.errSub)
+		}
+	}
+}

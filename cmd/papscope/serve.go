@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"papscope/serve"
+)
+
+// siteFiles are the files a built site must have; `make build` makes them.
+var siteFiles = []string{"index.html", "papscope.wasm"}
+
+func runServe(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	addr := fs.String("addr", serve.DefaultAddr, "address to listen on (the default is reachable from this machine only)")
+	dir := fs.String("dir", "web", "the built site's directory")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serveSite(ctx, *addr, *dir, stdout)
+}
+
+// checkSite reports a site directory that is missing or not built.
+func checkSite(dir string) error {
+	for _, name := range siteFiles {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("%s is missing: the site is not built (run make build first)", p)
+			}
+			return fmt.Errorf("site: %w", err)
+		}
+	}
+	return nil
+}
+
+// serveSite serves dir on addr until ctx is done, then shuts down gracefully,
+// letting requests in flight finish for a few seconds.
+func serveSite(ctx context.Context, addr, dir string, stdout io.Writer) error {
+	if err := checkSite(dir); err != nil {
+		return err
+	}
+	h, err := serve.New(dir)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	fmt.Fprintf(stdout, "serving %s at http://%s/ (Ctrl-C stops)\n", dir, ln.Addr())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	fmt.Fprintln(stdout, "stopped")
+	return nil
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestServeUsage(t *testing.T) {
+	empty := t.TempDir()
+	noWasm := t.TempDir()
+	if err := os.WriteFile(filepath.Join(noWasm, "index.html"), []byte("<!doctype html>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args   []string
+		status int
+		want   string
+	}{
+		{[]string{"serve", "-dir", filepath.Join(empty, "nope")}, 1, "run make build first"},
+		{[]string{"serve", "-dir", empty}, 1, "index.html is missing"},
+		{[]string{"serve", "-dir", noWasm}, 1, "papscope.wasm is missing: the site is not built (run make build first)"},
+		{[]string{"serve", "-dir", noWasm, "extra"}, 2, `unexpected argument "extra"`},
+		{[]string{"serve", "-port", "80"}, 2, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		_, stderr, st := runCLI(t, tt.args...)
+		if st != tt.status || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: status %d, stderr %q; want %d containing %q", tt.args, st, stderr, tt.status, tt.want)
+		}
+	}
+}
+
+// TestServeSite serves a built-looking site on a free loopback port, fetches
+// from it, and stops it as Ctrl-C would.
+func TestServeSite(t *testing.T) {
+	dir := t.TempDir()
+	for name, data := range map[string]string{"index.html": "<!doctype html><title>papscope</title>", "papscope.wasm": "\x00asm\x01\x00\x00\x00"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	lines := make(chan string, 4)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	done := make(chan error, 1)
+	go func() {
+		done <- serveSite(ctx, "127.0.0.1:0", dir, pw)
+		pw.Close()
+	}()
+
+	var url string
+	select {
+	case line := <-lines:
+		i := strings.Index(line, "http://127.0.0.1:")
+		if i < 0 {
+			t.Fatalf("first line %q names no loopback URL", line)
+		}
+		url = strings.Fields(line[i:])[0]
+	case err := <-done:
+		t.Fatalf("serveSite returned early: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("serveSite printed no address in 10s")
+	}
+
+	for path, ctype := range map[string]string{"": "text/html; charset=utf-8", "papscope.wasm": "application/wasm"} {
+		resp, err := http.Get(url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != ctype || resp.Header.Get("Content-Security-Policy") == "" {
+			t.Errorf("GET %s%s: %s, Content-Type %q, CSP %q", url, path, resp.Status, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Security-Policy"))
+		}
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serveSite after shutdown: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serveSite did not stop within 10s of the interrupt")
+	}
+	if last := <-lines; last != "stopped" {
+		t.Errorf("after shutdown printed %q, want stopped", last)
+	}
+	if _, err := http.Get(url); err == nil {
+		t.Errorf("the server still answers after shutdown")
+	}
+}

@@ -1,0 +1,780 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"papscope/safetensors"
+	"papscope/serve"
+	"papscope/synth"
+)
+
+// TestLoad: the page loads with no console error and no failed request, and
+// reaches "ready".
+func TestLoad(t *testing.T) {
+	p := openPage(t)
+	p.load("")
+	// Give late requests (service worker install, icons) a moment to fail if they will.
+	time.Sleep(time.Second)
+	_, errs, reqs, failed := p.snapshot()
+	if len(errs) > 0 {
+		t.Errorf("console errors while loading:\n%s", strings.Join(errs, "\n"))
+	}
+	if len(failed) > 0 {
+		t.Errorf("failed requests while loading:\n%s", strings.Join(failed, "\n"))
+	}
+	if len(reqs) == 0 {
+		t.Errorf("no request recorded: the network listener is not working")
+	}
+	if card := eval[string](p, `document.querySelector('#model-card')?.textContent.trim() ?? ''`); card == "" {
+		t.Errorf("#model-card is missing or empty")
+	}
+	if name := eval[string](p, `document.querySelector('#weights-name')?.textContent.trim() ?? ''`); name == "" || name == "—" {
+		t.Errorf("#weights-name = %q once ready, want the weights' name", name)
+	}
+	// The site arrives with its security headers, the right types, and compressed.
+	base := suite.srv.URL + "/"
+	checks := []struct{ url, header, want string }{
+		{base, "content-security-policy", serve.ContentSecurityPolicy},
+		{base, "x-content-type-options", "nosniff"},
+		{base + "papscope.wasm", "content-type", "application/wasm"},
+		{base + "papscope.wasm", "content-encoding", "gzip"},
+	}
+	for _, c := range checks {
+		got, ok := p.header(c.url, c.header)
+		if !ok {
+			t.Errorf("no response seen for %s", c.url)
+		} else if got != c.want {
+			t.Errorf("%s: %s: %q, want %q", c.url, c.header, got, c.want)
+		}
+	}
+	for _, s := range suite.samples {
+		sel := fmt.Sprintf(`#gallery a[href="#sample=%s"]`, s.Name)
+		if !eval[bool](p, fmt.Sprintf(`!!document.querySelector(%q)`, sel)) {
+			t.Errorf("no gallery link %s", sel)
+		}
+	}
+}
+
+// TestGallery: every gallery sample, given through the file input, gets its
+// class as the top class, probabilities that sum to 1, and the same
+// probabilities as `papscope classify -json` on the same file.
+func TestGallery(t *testing.T) {
+	var files []string
+	for _, s := range suite.samples {
+		files = append(files, s.path)
+	}
+	refs := cliClassify(t, suite.weights, files...)
+	p := openPage(t)
+	p.load("")
+	for _, s := range suite.samples {
+		r := p.classify(s.path)
+		name := filepath.Base(s.path)
+		if r.Top != s.Class {
+			t.Errorf("%s (%s): top class %q, want %q", s.Name, name, r.Top, s.Class)
+		}
+		if r.Top != argmax(r.Probs) {
+			t.Errorf("%s: #top-class %q but the largest probability is %s's (%v)", s.Name, r.Top, argmax(r.Probs), r.Probs)
+		}
+		checkProbs(t, s.Name, r.Probs, refs[name].Probs)
+		if !slices.Contains([]string{"in", "out", "unavailable"}, r.OOD) {
+			t.Errorf("%s: #ood[data-state] = %q, want in, out or unavailable", s.Name, r.OOD)
+		}
+		if r.Time == "" {
+			t.Errorf("%s: #time-ms is empty", s.Name)
+		}
+	}
+}
+
+// TestDropAndPaste: an image dropped on #drop-zone, and one pasted, are
+// classified like one chosen with the file picker.
+func TestDropAndPaste(t *testing.T) {
+	s := suite.samples[0]
+	ref := cliClassify(t, suite.weights, s.path)[filepath.Base(s.path)]
+	p := openPage(t)
+	p.load("")
+	for _, how := range []string{"drop", "paste"} {
+		name := how + "-" + filepath.Base(s.path)
+		res0, _ := p.seqs()
+		// The page builds the File from the sample's bytes, as the browser would from a drag or the clipboard.
+		p.do(how, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(async () => {
+			const blob = await (await fetch(%q)).blob();
+			const dt = new DataTransfer();
+			dt.items.add(new File([blob], %q, {type: 'image/png'}));
+			if (%q === 'drop') {
+				const z = document.querySelector('#drop-zone');
+				for (const type of ['dragenter', 'dragover', 'drop']) {
+					z.dispatchEvent(new DragEvent(type, {dataTransfer: dt, bubbles: true, cancelable: true}));
+				}
+			} else {
+				document.dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true}));
+			}
+		})()`, "samples/"+s.File, name, how), chromedp.EvalAwaitPromise))
+		p.waitFor("a result for the "+how, fmt.Sprintf(`+document.querySelector('#result').dataset.seq !== %d`, res0), 60*time.Second)
+		r, _ := p.readResult()
+		if r.Name != name {
+			t.Errorf("%s: #result[data-name] = %q, want %q", how, r.Name, name)
+		}
+		checkProbs(t, how, r.Probs, ref.Probs)
+	}
+}
+
+// heatmap is a summary of what #heatmap-canvas shows.
+type heatmap struct {
+	Class    string `json:"class"`
+	Width    int    `json:"w"`
+	Height   int    `json:"h"`
+	Hash     string `json:"hash"`
+	Painted  int    `json:"painted"` // pixels with some alpha
+	Spread   int    `json:"spread"`  // max - min of R+G+B over painted pixels
+	Visible  bool   `json:"visible"`
+	Checked  bool   `json:"checked"`
+	Selected string `json:"selected"`
+}
+
+const heatmapJS = `(() => {
+	const c = document.querySelector('#heatmap-canvas');
+	if (!c) return null;
+	const t = document.createElement('canvas');
+	t.width = c.width; t.height = c.height;
+	let painted = 0, lo = 765, hi = 0, h = 2166136261;
+	if (c.width && c.height) {
+		const g = t.getContext('2d');
+		g.drawImage(c, 0, 0);
+		const d = g.getImageData(0, 0, t.width, t.height).data;
+		for (let i = 0; i < d.length; i += 4) {
+			for (let k = 0; k < 4; k++) h = Math.imul(h ^ d[i + k], 16777619) >>> 0;
+			if (d[i + 3] === 0) continue;
+			painted++;
+			const v = d[i] + d[i + 1] + d[i + 2];
+			lo = Math.min(lo, v); hi = Math.max(hi, v);
+		}
+	}
+	const r = c.getBoundingClientRect(), st = getComputedStyle(c);
+	return {
+		class: c.dataset.class ?? '', w: c.width, h: c.height, hash: h.toString(16), painted, spread: painted ? hi - lo : 0,
+		visible: r.width > 0 && r.height > 0 && st.visibility !== 'hidden' && st.display !== 'none' && c.closest('[hidden]') === null,
+		checked: !!document.querySelector('#heatmap-toggle')?.checked,
+		selected: document.querySelector('#heatmap-class')?.value ?? '',
+	};
+})()`
+
+func (p *page) heatmap() heatmap {
+	p.t.Helper()
+	h := eval[*heatmap](p, heatmapJS)
+	if h == nil {
+		p.t.Fatalf("no #heatmap-canvas")
+	}
+	return *h
+}
+
+// checkDrawn checks that the heatmap is shown, drawn for class and not blank.
+func checkDrawn(t *testing.T, what string, h heatmap, class string) {
+	t.Helper()
+	if h.Class != class {
+		t.Errorf("%s: #heatmap-canvas[data-class] = %q, want %q", what, h.Class, class)
+	}
+	if !h.Visible {
+		t.Errorf("%s: the heatmap canvas is not visible (toggle checked: %v)", what, h.Checked)
+	}
+	if h.Width == 0 || h.Height == 0 || h.Painted == 0 || h.Spread == 0 {
+		t.Errorf("%s: the heatmap canvas is blank or flat: %dx%d, %d painted pixels, spread %d", what, h.Width, h.Height, h.Painted, h.Spread)
+	}
+}
+
+// showHeatmap turns the heatmap toggle on (with a click, as a user would).
+func (p *page) showHeatmap() {
+	p.t.Helper()
+	if !eval[bool](p, `document.querySelector('#heatmap-toggle').checked`) {
+		p.do("click #heatmap-toggle", chromedp.Click(chromedp.CSS("#heatmap-toggle")))
+	}
+	p.waitFor("the heatmap toggle to be on", `document.querySelector('#heatmap-toggle').checked`, 5*time.Second)
+}
+
+// chooseHeatmapClass picks a class (or "top") in #heatmap-class and waits for the canvas to show it.
+func (p *page) chooseHeatmapClass(value, want string) heatmap {
+	p.t.Helper()
+	p.do("choose heatmap class", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+		const s = document.querySelector('#heatmap-class');
+		s.value = %q;
+		s.dispatchEvent(new Event('input', {bubbles: true}));
+		s.dispatchEvent(new Event('change', {bubbles: true}));
+	})()`, value)))
+	p.waitFor("the heatmap of "+want, fmt.Sprintf(`document.querySelector('#heatmap-canvas').dataset.class === %q`, want), 60*time.Second)
+	time.Sleep(200 * time.Millisecond) // the data attribute may be set just before drawing
+	return p.heatmap()
+}
+
+// TestDemoLink: a #sample=NAME link opens the page, classifies that sample
+// and shows its heatmap.
+func TestDemoLink(t *testing.T) {
+	s := suite.samples[len(suite.samples)-1]
+	ref := cliClassify(t, suite.weights, s.path)[filepath.Base(s.path)]
+	p := openPage(t)
+	p.load("#sample=" + url.PathEscape(s.Name))
+	p.waitFor("the sample's result", `!!document.querySelector('#result')?.dataset.name`, 120*time.Second)
+	r, _ := p.readResult()
+	if r.Name != s.Name && r.Name != filepath.Base(s.File) {
+		t.Errorf("#result[data-name] = %q, want %q (or its file %q)", r.Name, s.Name, filepath.Base(s.File))
+	}
+	if r.Top != s.Class {
+		t.Errorf("demo link %s: top class %q, want %q", s.Name, r.Top, s.Class)
+	}
+	checkProbs(t, s.Name, r.Probs, ref.Probs)
+	p.waitFor("the heatmap", `document.querySelector('#heatmap-canvas')?.dataset.class`, 60*time.Second)
+	h := p.heatmap()
+	if !h.Checked {
+		t.Errorf("the demo link did not turn the heatmap toggle on")
+	}
+	checkDrawn(t, "demo link", h, s.Class)
+}
+
+// TestHeatmap: the heatmap is drawn, and differs between two classes of the
+// same image and between images of two classes.
+func TestHeatmap(t *testing.T) {
+	a, b := sampleOf(t, "HSIL"), sampleOf(t, "NILM")
+	p := openPage(t)
+	p.load("")
+	ra := p.classify(a.path)
+	p.showHeatmap()
+	top := p.chooseHeatmapClass("top", ra.Top)
+	checkDrawn(t, a.Name+" top", top, ra.Top)
+
+	other := "SCC"
+	if ra.Top == other {
+		other = "LSIL"
+	}
+	alt := p.chooseHeatmapClass(other, other)
+	checkDrawn(t, a.Name+" "+other, alt, other)
+	if alt.Hash == top.Hash {
+		t.Errorf("%s: the heatmaps for %s and %s are identical", a.Name, ra.Top, other)
+	}
+
+	p.chooseHeatmapClass("top", ra.Top)
+	rb := p.classify(b.path)
+	p.waitFor("the heatmap of "+b.Name, fmt.Sprintf(`document.querySelector('#heatmap-canvas').dataset.class === %q`, rb.Top), 60*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	hb := p.heatmap()
+	checkDrawn(t, b.Name+" top", hb, rb.Top)
+	if hb.Hash == top.Hash {
+		t.Errorf("the heatmaps of %s (%s) and %s (%s) are identical", a.Name, ra.Top, b.Name, rb.Top)
+	}
+}
+
+// synthImages writes n synthetic fields, cycling through the classes, into dir.
+func synthImages(t *testing.T, dir string, n, w, h int) []string {
+	t.Helper()
+	var files []string
+	for i := range n {
+		c := synth.Class(i % synth.NumClasses)
+		img := synth.Field(c, uint64(1000+i), synth.Options{Width: w, Height: h})
+		files = append(files, writePNG(t, dir, fmt.Sprintf("field-%02d-%s.png", i, c), img))
+	}
+	return files
+}
+
+// TestBatch: eight files at once give eight rows, each with the CLI's
+// probabilities, and a CSV whose values match the rows.
+func TestBatch(t *testing.T) {
+	dir := t.TempDir()
+	var files []string
+	for i, s := range suite.samples {
+		if i == 4 {
+			break
+		}
+		files = append(files, copyFile(t, s.path, dir, fmt.Sprintf("gallery-%d%s", i, filepath.Ext(s.path))))
+	}
+	files = append(files, synthImages(t, dir, 8-len(files), 400, 300)...)
+	refs := cliClassify(t, suite.weights, files...)
+
+	p := openPage(t)
+	p.load("")
+	p.drop(files...)
+	p.waitFor("the batch to finish", `document.querySelector('#batch-table')?.dataset.done === '8'`, 300*time.Second)
+
+	type row struct {
+		Name  string `json:"name"`
+		Probs string `json:"probs"`
+		Top   string `json:"top"`
+	}
+	rows := eval[[]row](p, `[...document.querySelectorAll('#batch-table tbody tr[data-name]')].map(r => ({name: r.dataset.name, probs: r.dataset.probs ?? '', top: r.dataset.top ?? ''}))`)
+	if len(rows) != 8 {
+		t.Fatalf("%d batch rows, want 8", len(rows))
+	}
+	byName := make(map[string][4]float32)
+	for _, r := range rows {
+		ref, ok := refs[r.Name]
+		if !ok {
+			t.Errorf("batch row for %q, which was not given", r.Name)
+			continue
+		}
+		probs, err := parseProbs(strings.Split(r.Probs, ","))
+		if err != nil {
+			t.Errorf("row %s: data-probs %q: %v", r.Name, r.Probs, err)
+			continue
+		}
+		byName[r.Name] = probs
+		checkProbs(t, "batch row "+r.Name, probs, ref.Probs)
+		if r.Top != ref.Top {
+			t.Errorf("row %s: data-top %q, papscope classify says %q", r.Name, r.Top, ref.Top)
+		}
+	}
+	if len(byName) != 8 {
+		t.Errorf("%d distinct files in the batch table, want 8", len(byName))
+	}
+
+	downloads := t.TempDir()
+	if _, err := chromedp.CallBrowser(p.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior:         browser.SetDownloadBehaviorBehaviorAllow,
+		BrowserContextID: chromedp.FromContext(p.ctx).BrowserContextID,
+		DownloadPath:     downloads,
+	}); err != nil {
+		t.Fatalf("allow downloads: %v", err)
+	}
+	p.do("click #csv-export", chromedp.Click(chromedp.CSS("#csv-export")))
+	csvPath := filepath.Join(downloads, "papscope-results.csv")
+	var data []byte
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		var err error
+		if data, err = os.ReadFile(csvPath); err == nil && len(data) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			entries, _ := os.ReadDir(downloads)
+			t.Fatalf("no %s downloaded after clicking #csv-export (download folder holds %v)", filepath.Base(csvPath), entries)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	records, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil {
+		t.Fatalf("papscope-results.csv: %v\n%s", err, data)
+	}
+	if len(records) != 9 || strings.Join(records[0], ",") != "file,top_class,HSIL,LSIL,NILM,SCC" {
+		t.Fatalf("papscope-results.csv: want the header file,top_class,HSIL,LSIL,NILM,SCC and 8 rows, got:\n%s", data)
+	}
+	for _, rec := range records[1:] {
+		want, ok := byName[rec[0]]
+		if !ok {
+			t.Errorf("CSV row for %q, which is not in the table", rec[0])
+			continue
+		}
+		probs, err := parseProbs(rec[2:])
+		if err != nil {
+			t.Errorf("CSV row %s: %v", rec[0], err)
+			continue
+		}
+		if d := maxDiff(probs, want); d > 1e-6 {
+			t.Errorf("CSV row %s: %v, the table says %v", rec[0], probs, want)
+		}
+		if rec[1] != refs[rec[0]].Top {
+			t.Errorf("CSV row %s: top_class %q, want %q", rec[0], rec[1], refs[rec[0]].Top)
+		}
+	}
+}
+
+func parseProbs(fields []string) ([4]float32, error) {
+	var out [4]float32
+	if len(fields) != 4 {
+		return out, fmt.Errorf("%d values, want 4", len(fields))
+	}
+	for i, f := range fields {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 32)
+		if err != nil {
+			return out, err
+		}
+		out[i] = float32(v)
+	}
+	return out, nil
+}
+
+// serviceWorkerActiveJS resolves to "activated" once the site's service worker
+// has installed (cached the site) and activated, or to what went wrong.
+const serviceWorkerActiveJS = `Promise.race([
+	navigator.serviceWorker.ready.then(r => new Promise(done => {
+		const w = r.active;
+		if (w.state === 'activated') return done('activated');
+		w.addEventListener('statechange', () => { if (w.state === 'activated') done('activated'); });
+	})),
+	new Promise(done => setTimeout(() => done('no active service worker after 60s'), 60000)),
+])`
+
+// TestOffline: after a first visit, with the server gone and the network
+// emulated offline, a reload still loads, says it is offline, and classifies.
+func TestOffline(t *testing.T) {
+	s := suite.samples[0]
+	ref := cliClassify(t, suite.weights, s.path)[filepath.Base(s.path)]
+	p := openPage(t)
+	p.load("")
+	if eval[bool](p, `!!document.querySelector('#offline-notice') && document.querySelector('#offline-notice').checkVisibility()`) {
+		t.Errorf("#offline-notice is visible while online")
+	}
+	// The service worker is active once it has cached the site.
+	if got := eval[string](p, serviceWorkerActiveJS); got != "activated" {
+		t.Fatalf("service worker: %s", got)
+	}
+
+	suite.rec.offline.Store(true)
+	defer suite.rec.offline.Store(false)
+	if _, err := chromedp.Call(p.ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
+		t.Fatalf("emulate offline: %v", err)
+	}
+	if _, err := chromedp.Call(p.ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+		EmulateOfflineServiceWorker: new(true),
+		MatchedNetworkConditions:    []*network.Conditions{{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}},
+	}); err != nil {
+		t.Fatalf("emulate offline: %v", err)
+	}
+	before := suite.rec.count()
+	p.do("reload offline", chromedp.Reload())
+	p.waitReady()
+	p.waitFor("#offline-notice to show", `document.querySelector('#offline-notice')?.checkVisibility()`, 10*time.Second)
+	r := p.classify(s.path)
+	checkProbs(t, "offline "+s.Name, r.Probs, ref.Probs)
+	if reqs := suite.rec.since(before); len(reqs) > 0 {
+		t.Logf("the server saw (and dropped) %d requests while offline: %v", len(reqs), reqs)
+	}
+}
+
+// TestPrivacy: classifying makes no request at all, and over the whole
+// session no request leaves the page's origin.
+func TestPrivacy(t *testing.T) {
+	dir := t.TempDir()
+	img := synthImages(t, dir, 1, 640, 480)[0]
+	p := openPage(t)
+	p.load("")
+	if got := eval[string](p, serviceWorkerActiveJS); got != "activated" {
+		t.Fatalf("service worker: %s", got)
+	}
+	_, _, reqs0, _ := p.snapshot()
+	server0 := suite.rec.count()
+	p.classify(img)
+	p.classify(suite.samples[0].path)
+	_, _, reqs1, _ := p.snapshot()
+	for _, r := range reqs1[len(reqs0):] {
+		if !strings.HasPrefix(r.url, "blob:") && !strings.HasPrefix(r.url, "data:") {
+			t.Errorf("request during classification: %s %s", r.method, r.url)
+		}
+	}
+	if got := suite.rec.since(server0); len(got) > 0 {
+		t.Errorf("the server got requests during classification: %v", got)
+	}
+
+	origin := suite.srv.URL
+	for _, r := range reqs1 {
+		u, err := url.Parse(r.url)
+		if err != nil {
+			t.Errorf("request to unparsable URL %q", r.url)
+			continue
+		}
+		switch u.Scheme {
+		case "blob", "data":
+			continue
+		}
+		if u.Scheme+"://"+u.Host != origin {
+			t.Errorf("request leaves the origin %s: %s %s", origin, r.method, r.url)
+		}
+		if r.method != "GET" && r.method != "HEAD" {
+			t.Errorf("%s request (the page only ever needs GET): %s", r.method, r.url)
+		}
+	}
+
+	// The Content-Security-Policy stops the page, the model's worker and the
+	// service worker from reaching another origin. (The server's log above
+	// covers every same-origin request, from whichever context.)
+	const probe = `new Promise(done => {
+		self.addEventListener('securitypolicyviolation', e => done('blocked: ' + e.effectiveDirective), {once: true});
+		fetch('http://192.0.2.1/collect', {method: 'POST', body: 'x'}).then(() => done('sent'), () => {});
+		setTimeout(() => done('no violation reported in 5s'), 5000);
+	})`
+	got := map[string]string{"page": eval[string](p, probe)}
+	inWorkers, err := p.evalInWorkers(probe)
+	if err != nil {
+		t.Errorf("probe the workers: %v", err)
+	}
+	for k, v := range inWorkers {
+		got[k] = v
+	}
+	if len(got) < 3 {
+		t.Errorf("probed %v; want the page, the model's worker and the service worker", got)
+	}
+	for where, v := range got {
+		if v != "blocked: connect-src" {
+			t.Errorf("%s: a fetch to another origin: %s, want blocked by connect-src", where, v)
+		}
+	}
+}
+
+// TestResponsive: while a batch is classified, requestAnimationFrame keeps
+// ticking: the work is off the main thread. The page runs weights made for
+// 320x320 inputs, so that each image costs the model hundreds of
+// milliseconds: run on the main thread, that would freeze the page for as long.
+func TestResponsive(t *testing.T) {
+	dir := t.TempDir()
+	slow := filepath.Join(dir, "slow-320.safetensors")
+	writeWithInput(t, slow, 320)
+	big := synthImages(t, dir, 1, 1600, 1200)[0]
+	files := []string{big}
+	for i := 1; i < 6; i++ {
+		files = append(files, copyFile(t, big, dir, fmt.Sprintf("copy-%d.png", i)))
+	}
+	p := openPage(t)
+	p.load("")
+	if st := p.loadWeights(slow); st.State != "ok" {
+		t.Fatalf("loading %s: #weights-status %q: %q", filepath.Base(slow), st.State, st.Text)
+	}
+	if v := eval[string](p, `document.visibilityState`); v != "visible" {
+		t.Fatalf("document.visibilityState = %q: animation frames would not run", v)
+	}
+	p.do("count frames", chromedp.Evaluate[chromedp.Void](`(() => {
+		window.__frames = [];
+		const tick = t => { window.__frames.push(t); requestAnimationFrame(tick); };
+		requestAnimationFrame(tick);
+	})()`))
+	time.Sleep(300 * time.Millisecond)
+	if n := eval[int](p, `window.__frames.length`); n < 3 {
+		t.Fatalf("only %d animation frames in 300ms before classifying: the check cannot work here", n)
+	}
+	start := eval[float64](p, `performance.now()`)
+	p.drop(files...)
+	p.waitFor("the batch to finish", fmt.Sprintf(`document.querySelector('#batch-table')?.dataset.done === '%d'`, len(files)), 300*time.Second)
+	type stats struct {
+		Frames int     `json:"frames"`
+		MaxGap float64 `json:"maxGap"`
+		Span   float64 `json:"span"`
+	}
+	st := eval[stats](p, fmt.Sprintf(`(() => {
+		const start = %f, end = performance.now();
+		const f = window.__frames.filter(t => t >= start);
+		let gap = 0, prev = start;
+		for (const t of f) { gap = Math.max(gap, t - prev); prev = t; }
+		gap = Math.max(gap, end - prev);
+		return {frames: f.length, maxGap: gap, span: end - start};
+	})()`, start))
+	t.Logf("classifying %d images took %.0f ms: %d animation frames, longest gap %.0f ms", len(files), st.Span, st.Frames, st.MaxGap)
+	if st.Span < float64(len(files))*250 {
+		t.Logf("warning: under 250 ms an image: a stall on the main thread might go unnoticed")
+	}
+	// At least 20 frames a second on average, and no freeze over 250 ms.
+	if float64(st.Frames) < st.Span/50 || st.MaxGap > 250 {
+		t.Errorf("the main thread stalled while classifying: %d frames in %.0f ms, longest gap %.0f ms (want ≥ 1 frame per 50 ms, no gap over 250 ms)", st.Frames, st.Span, st.MaxGap)
+	}
+}
+
+// TestBadInput: a text file named .png, a truncated JPEG and an empty file
+// each show an error, and the next good image still classifies.
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	var jpg bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 320, 240))
+	for y := range 240 {
+		for x := range 320 {
+			img.Set(x, y, color.RGBA{uint8(x), uint8(y), uint8(x ^ y), 255})
+		}
+	}
+	if err := jpeg.Encode(&jpg, img, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	bad := map[string][]byte{
+		"notes.png":     []byte("This is a text file, not a PNG image.\n"),
+		"truncated.jpg": jpg.Bytes()[:jpg.Len()/3],
+		"empty.png":     nil,
+	}
+	good := suite.samples[0]
+	ref := cliClassify(t, suite.weights, good.path)[filepath.Base(good.path)]
+
+	p := openPage(t)
+	p.load("")
+	for _, name := range []string{"notes.png", "truncated.jpg", "empty.png"} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, bad[name], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res0, err0 := p.seqs()
+		p.drop(path)
+		p.waitFor("an error for "+name, fmt.Sprintf(`+(document.querySelector('#error')?.dataset.seq ?? -1) !== %d`, err0), 60*time.Second)
+		msg := eval[string](p, `(() => { const e = document.querySelector('#error'); return e.checkVisibility() ? e.textContent.trim() : ''; })()`)
+		if msg == "" {
+			t.Errorf("%s: #error is not shown, or says nothing", name)
+		}
+		if role := eval[string](p, `document.querySelector('#error').getAttribute('role') ?? ''`); role != "alert" {
+			t.Errorf("#error has role %q, want alert", role)
+		}
+		if res, _ := p.seqs(); res != res0 {
+			t.Errorf("%s: #result[data-seq] moved from %d to %d for a bad file", name, res0, res)
+		}
+		t.Logf("%s: %q", name, msg)
+	}
+	r := p.classify(good.path)
+	checkProbs(t, "after bad input", r.Probs, ref.Probs)
+	if eval[bool](p, `document.querySelector('#error').checkVisibility()`) {
+		t.Errorf("#error still shown after a good image")
+	}
+}
+
+// weightsStatus reads #weights-status.
+type weightsStatus struct {
+	State string `json:"state"`
+	Seq   string `json:"seq"`
+	Text  string `json:"text"`
+	Name  string `json:"name"`
+}
+
+const weightsJS = `(() => { const s = document.querySelector('#weights-status');
+	return {state: s?.dataset.state ?? '', seq: s?.dataset.seq ?? '', text: s?.textContent.trim() ?? '',
+		name: document.querySelector('#weights-name')?.textContent.trim() ?? ''}; })()`
+
+// loadWeights gives files to #weights-input and waits for #weights-status to change.
+func (p *page) loadWeights(files ...string) weightsStatus {
+	p.t.Helper()
+	before := eval[weightsStatus](p, weightsJS)
+	p.do("set #weights-input", chromedp.SetUploadFiles(chromedp.CSS("#weights-input"), absPaths(p.t, files)))
+	p.waitFor("#weights-status after loading weights", fmt.Sprintf(`(document.querySelector('#weights-status')?.dataset.seq ?? '') !== %q`, before.Seq), 60*time.Second)
+	return eval[weightsStatus](p, weightsJS)
+}
+
+// TestBadWeights: a corrupt file and a well-formed file for another
+// architecture are refused with a message, and the model in use still gives
+// the same answer.
+func TestBadWeights(t *testing.T) {
+	dir := t.TempDir()
+	corrupt := filepath.Join(dir, "corrupt.safetensors")
+	if err := os.WriteFile(corrupt, []byte("\x10\x00\x00\x00\x00\x00\x00\x00{not json at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mismatched := filepath.Join(dir, "mismatched.safetensors")
+	writeMismatched(t, mismatched)
+
+	s := suite.samples[0]
+	p := openPage(t)
+	p.load("")
+	first := p.classify(s.path)
+	name0 := eval[weightsStatus](p, weightsJS).Name
+	for _, f := range []string{corrupt, mismatched} {
+		st := p.loadWeights(f)
+		if st.State != "error" || st.Text == "" {
+			t.Errorf("%s: #weights-status state %q, text %q; want an error with a message", filepath.Base(f), st.State, st.Text)
+		}
+		if st.Name != name0 {
+			t.Errorf("%s: #weights-name changed from %q to %q", filepath.Base(f), name0, st.Name)
+		}
+		t.Logf("%s: %q", filepath.Base(f), st.Text)
+	}
+	again := p.classify(copyFile(t, s.path, dir, "again"+filepath.Ext(s.path)))
+	if again.Probs != first.Probs {
+		t.Errorf("after refused weights: probabilities %v, before %v", again.Probs, first.Probs)
+	}
+}
+
+// writeMismatched writes the shipped weights with the last layer cut to three
+// classes: a valid safetensors file for another architecture.
+func writeMismatched(t *testing.T, path string) {
+	t.Helper()
+	writeShippedEdited(t, path, func(f *safetensors.File) {
+		k, ok := f.Tensor("dense_1/kernel")
+		if !ok {
+			t.Fatalf("%s has no dense_1/kernel", suite.weights)
+		}
+		vals, err := k.Float32s()
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := k.Shape[0]
+		cut := make([]float32, 0, in*3)
+		for i := range in {
+			cut = append(cut, vals[i*4:i*4+3]...)
+		}
+		nk, err := safetensors.F32("dense_1/kernel", []int{in, 3}, cut)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*k = nk
+	})
+}
+
+// writeWithInput writes the shipped weights, declared for size x size inputs.
+func writeWithInput(t *testing.T, path string, size int) {
+	t.Helper()
+	writeShippedEdited(t, path, func(f *safetensors.File) {
+		f.Metadata["input_shape"] = fmt.Sprintf("[%d,%d,3]", size, size)
+	})
+}
+
+// writeShippedEdited writes the shipped weights to path after edit changes them.
+func writeShippedEdited(t *testing.T, path string, edit func(*safetensors.File)) {
+	t.Helper()
+	data, err := os.ReadFile(suite.weights)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := safetensors.Decode(data, safetensors.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(f)
+	var buf bytes.Buffer
+	if err := safetensors.Encode(&buf, f); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tfjsFixture is a TF.js layers model (model.json and one shard) of the network.
+const tfjsFixture = "../nn/testdata/tfjs/seed7_160x120"
+
+// TestUserWeights: a TF.js model.json with its shard, loaded through the
+// page, gives the same probabilities as `papscope import` then `classify`.
+func TestUserWeights(t *testing.T) {
+	dir := t.TempDir()
+	imported := filepath.Join(dir, "imported.safetensors")
+	if out, err := runCLI("import", "-format", "tfjs", "-o", imported, filepath.Join(tfjsFixture, "model.json")); err != nil {
+		t.Fatalf("papscope import: %v\n%s", err, out)
+	}
+	img := synthImages(t, dir, 1, 320, 240)[0]
+	s := suite.samples[0]
+	refs := cliClassify(t, imported, img, s.path)
+
+	p := openPage(t)
+	p.load("")
+	before := p.classify(s.path)
+	name0 := eval[weightsStatus](p, weightsJS).Name
+	st := p.loadWeights(filepath.Join(tfjsFixture, "model.json"), filepath.Join(tfjsFixture, "group1-shard1of1.bin"))
+	if st.State != "ok" {
+		t.Fatalf("loading the TF.js model: #weights-status %q: %q", st.State, st.Text)
+	}
+	if st.Name == name0 {
+		t.Errorf("#weights-name still %q after loading other weights", st.Name)
+	}
+	for _, f := range []string{img, s.path} {
+		r := p.classify(f)
+		checkProbs(t, "user weights "+filepath.Base(f), r.Probs, refs[filepath.Base(f)].Probs)
+		if f == s.path && r.Probs == before.Probs {
+			t.Errorf("the probabilities did not change with the new weights: %v", r.Probs)
+		}
+	}
+}
+
+// runCLI runs the reference CLI and returns its combined output.
+func runCLI(args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return execCommand(ctx, suite.cli, args...).CombinedOutput()
+}

@@ -1,0 +1,74 @@
+// Package imagehead reads an image file's format and dimensions from its first
+// bytes, so the browser can refuse a file it cannot read, or one too large to
+// decode safely, before asking the browser to decode the full bitmap.
+package imagehead
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/gif"  // register GIF
+	_ "image/jpeg" // register JPEG
+	_ "image/png"  // register PNG
+	"io"
+	"strings"
+
+	_ "golang.org/x/image/bmp"  // register BMP
+	_ "golang.org/x/image/webp" // register WebP
+)
+
+// MaxPixels is the largest decoded image the page accepts: 50 megapixels
+// (200 MB of RGBA), far above an LBC field capture (2048×1536 is 3 MP).
+const MaxPixels = 50_000_000
+
+// PrefixBytes is how much of a file Read usually needs to find the dimensions.
+const PrefixBytes = 256 << 10
+
+// Formats lists the formats the page reads, for messages.
+const Formats = "PNG, JPEG, GIF, BMP or WebP"
+
+// ErrNeedMore is returned when prefix ends before the header does: call Read
+// again with the whole file.
+var ErrNeedMore = errors.New("image header extends beyond the bytes read")
+
+// ErrTooLarge is returned (wrapped) for images above MaxPixels.
+var ErrTooLarge = errors.New("image too large")
+
+// Header is what the first bytes of an image file say about it.
+type Header struct {
+	Format        string // "png", "jpeg", "gif", "bmp" or "webp"
+	Width, Height int
+}
+
+// Read returns the header of a file of size bytes whose first bytes are
+// prefix, and checks it: a known format, positive dimensions, at most MaxPixels.
+func Read(prefix []byte, size int64) (Header, error) {
+	if size == 0 {
+		return Header{}, errors.New("empty file (0 bytes)")
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(prefix))
+	switch {
+	case errors.Is(err, image.ErrFormat):
+		return Header{}, fmt.Errorf("not an image papscope can read (want %s)", Formats)
+	case err != nil && int64(len(prefix)) < size && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)):
+		return Header{}, ErrNeedMore
+	case err != nil:
+		return Header{}, fmt.Errorf("corrupt or truncated image (header unreadable): %w", err)
+	}
+	h := Header{Format: format, Width: cfg.Width, Height: cfg.Height}
+	return h, CheckSize(h.Format, h.Width, h.Height)
+}
+
+// CheckSize refuses an image of format with no pixels or more than MaxPixels.
+func CheckSize(format string, width, height int) error {
+	format = strings.ToUpper(format)
+	if width <= 0 || height <= 0 {
+		return fmt.Errorf("%s image has no pixels (%d×%d)", format, width, height)
+	}
+	if px := int64(width) * int64(height); px > MaxPixels {
+		return fmt.Errorf("%s image is %d×%d (%.1f megapixels): %w; papscope decodes at most %d megapixels — crop or downscale the field first",
+			format, width, height, float64(px)/1e6, ErrTooLarge, MaxPixels/1_000_000)
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package imagehead
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"image"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"strings"
+	"testing"
+
+	"golang.org/x/image/bmp"
+)
+
+func encode(t *testing.T, format string, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	var b bytes.Buffer
+	var err error
+	switch format {
+	case "png":
+		err = png.Encode(&b, img)
+	case "jpeg":
+		err = jpeg.Encode(&b, img, nil)
+	case "gif":
+		err = gif.Encode(&b, img, nil)
+	case "bmp":
+		err = bmp.Encode(&b, img)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// pngHeader returns the first bytes of a PNG claiming w×h pixels (no pixel data).
+func pngHeader(w, h uint32) []byte {
+	chunk := []byte("IHDR")
+	chunk = binary.BigEndian.AppendUint32(chunk, w)
+	chunk = binary.BigEndian.AppendUint32(chunk, h)
+	chunk = append(chunk, 8, 6, 0, 0, 0)
+	b := []byte("\x89PNG\r\n\x1a\n")
+	b = binary.BigEndian.AppendUint32(b, 13)
+	b = append(b, chunk...)
+	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(chunk))
+}
+
+func TestRead(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		data   []byte
+		size   int64 // 0: len(data)
+		want   Header
+		errSub string
+		errIs  error
+	}{
+		{name: "png", data: encode(t, "png", 30, 20), want: Header{"png", 30, 20}},
+		{name: "jpeg", data: encode(t, "jpeg", 17, 9), want: Header{"jpeg", 17, 9}},
+		{name: "gif", data: encode(t, "gif", 5, 6), want: Header{"gif", 5, 6}},
+		{name: "bmp", data: encode(t, "bmp", 8, 3), want: Header{"bmp", 8, 3}},
+		{name: "zero bytes", data: nil, errSub: "empty file"},
+		{name: "text", data: []byte("hello, this is not an image at all"), errSub: "not an image"},
+		{name: "huge png", data: pngHeader(10000, 6000), errSub: "60.0 megapixels", errIs: ErrTooLarge},
+		{name: "exactly the cap", data: pngHeader(10000, 5000), want: Header{"png", 10000, 5000}},
+		{name: "no pixels", data: pngHeader(0, 5), errSub: "corrupt"},
+		{name: "truncated file", data: encode(t, "png", 4, 4)[:12], errSub: "corrupt"},
+		{name: "prefix too short", data: encode(t, "png", 4, 4)[:12], size: 1000, errIs: ErrNeedMore},
+	} {
+		size := tc.size
+		if size == 0 {
+			size = int64(len(tc.data))
+		}
+		got, err := Read(tc.data, size)
+		if tc.errSub == "" && tc.errIs == nil {
+			if err != nil || got != tc.want {
+				t.Errorf("%s: Read = %+v, %v; want %+v", tc.name, got, err, tc.want)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s: no error, want one containing %q", tc.name, tc.errSub)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.errSub) {
+			t.Errorf("%s: error %q does not contain %q", tc.name, err, tc.errSub)
+		}
+		if tc.errIs != nil && !errors.Is(err, tc.errIs) {
+			t.Errorf("%s: error %q is not %v", tc.name, err, tc.errIs)
+		}
+	}
+}
+
+func TestCheckSize(t *testing.T) {
+	for _, tc := range []struct {
+		w, h int
+		ok   bool
+	}{
+		{1, 1, true}, {2048, 1536, true}, {0, 10, false}, {10, -1, false},
+		{MaxPixels, 1, true}, {MaxPixels + 1, 1, false}, {1 << 20, 1 << 20, false},
+	} {
+		if err := CheckSize("png", tc.w, tc.h); (err == nil) != tc.ok {
+			t.Errorf("CheckSize(%d, %d) = %v, want ok %v", tc.w, tc.h, err, tc.ok)
+		}
+	}
+}

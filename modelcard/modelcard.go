@@ -1,0 +1,149 @@
+// Package modelcard turns weights' metadata into the model card the page
+// shows: where the weights came from, what data trained them, their held-out
+// metrics, and whether they were trained on synthetic images.
+package modelcard
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+
+	"papscope/nn"
+)
+
+// Card is the model card, display-ready. It travels from the worker to the page as JSON.
+type Card struct {
+	Name         string        `json:"name"`          // the weights file name
+	Source       string        `json:"source"`        // what made them (trainer, import)
+	TrainingData string        `json:"training_data"` // what data trained them
+	Input        string        `json:"input"`         // input size, "64×64"
+	Synthetic    bool          `json:"synthetic"`     // trained on synthetic images: a demonstration only
+	OOD          string        `json:"ood"`           // whether an out-of-distribution score is available
+	Summary      []Field       `json:"summary"`       // held-out metrics overall
+	PerClass     []ClassMetric `json:"per_class"`     // held-out metrics per class, in class order
+	MetricsNote  string        `json:"metrics_note"`  // why there are no metrics, when there are none
+}
+
+// Field is one labelled value.
+type Field struct {
+	Label string `json:"label"`
+	Value string `json:"value"`
+}
+
+// ClassMetric is one class's held-out metrics, formatted.
+type ClassMetric struct {
+	Class     string `json:"class"`
+	Precision string `json:"precision"`
+	Recall    string `json:"recall"`
+	F1        string `json:"f1"`
+	Support   string `json:"support"`
+}
+
+// report is the part of papscope's metrics JSON (metrics.Report) the card shows.
+type report struct {
+	N                *int                `json:"n"`
+	Accuracy         *float64            `json:"accuracy"`
+	BalancedAccuracy *float64            `json:"balanced_accuracy"`
+	MacroF1          *float64            `json:"macro_f1"`
+	MacroAUC         *float64            `json:"macro_auc"`
+	ECE              *float64            `json:"ece"`
+	PerClass         map[string]perClass `json:"per_class"`
+}
+
+type perClass struct {
+	Precision *float64 `json:"precision"`
+	Recall    *float64 `json:"recall"`
+	F1        *float64 `json:"f1"`
+	Support   *int     `json:"support"`
+}
+
+// New makes the card of weights called name with metadata m; hasOOD says whether they carry OOD statistics.
+func New(name string, m nn.Metadata, hasOOD bool) Card {
+	c := Card{
+		Name:         name,
+		Source:       orUnknown(m.Source),
+		TrainingData: orUnknown(m.TrainingData),
+		Input:        fmt.Sprintf("%d×%d", m.Input.Width, m.Input.Height),
+		Synthetic:    strings.Contains(strings.ToLower(m.TrainingData), "synth"),
+		OOD:          "not carried by these weights: no out-of-distribution warning",
+	}
+	if hasOOD {
+		c.OOD = fmt.Sprintf("available (threshold %.3g)", m.OODThreshold)
+	}
+	if m.Metrics == "" {
+		c.MetricsNote = "These weights carry no held-out metrics."
+		return c
+	}
+	var r report
+	if err := json.Unmarshal([]byte(m.Metrics), &r); err != nil {
+		c.MetricsNote = "The held-out metrics are not in papscope's format: " + truncate(m.Metrics, 200)
+		return c
+	}
+	if r.N != nil {
+		c.Summary = append(c.Summary, Field{"Held-out images", fmt.Sprint(*r.N)})
+	}
+	for _, f := range []struct {
+		label string
+		v     *float64
+		pct   bool
+	}{
+		{"Accuracy", r.Accuracy, true},
+		{"Balanced accuracy", r.BalancedAccuracy, true},
+		{"Macro F1", r.MacroF1, false},
+		{"Macro AUC", r.MacroAUC, false},
+		{"Calibration error (ECE)", r.ECE, false},
+	} {
+		if f.v != nil {
+			c.Summary = append(c.Summary, Field{f.label, number(*f.v, f.pct)})
+		}
+	}
+	for _, name := range nn.ClassNames() {
+		pc, ok := r.PerClass[name]
+		if !ok {
+			continue
+		}
+		cm := ClassMetric{Class: name, Precision: optional(pc.Precision), Recall: optional(pc.Recall), F1: optional(pc.F1), Support: "–"}
+		if pc.Support != nil {
+			cm.Support = fmt.Sprint(*pc.Support)
+		}
+		c.PerClass = append(c.PerClass, cm)
+	}
+	if len(c.Summary) == 0 && len(c.PerClass) == 0 {
+		c.MetricsNote = "The held-out metrics are not in papscope's format: " + truncate(m.Metrics, 200)
+	}
+	return c
+}
+
+func orUnknown(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func optional(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return number(*v, false)
+}
+
+// number formats a metric: a percentage with one decimal, or three decimals.
+func number(v float64, pct bool) string {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return "–"
+	case pct:
+		return fmt.Sprintf("%.1f%%", 100*v)
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}

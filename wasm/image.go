@@ -1,0 +1,192 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"syscall/js"
+
+	"papscope/bridge"
+	"papscope/imagehead"
+	"papscope/results"
+)
+
+// decoded is an image decoded by the browser: its bitmap and its full-size RGBA pixels.
+type decoded struct {
+	bitmap        js.Value // ImageBitmap, for the preview and thumbnails; close it when done
+	pixels        js.Value // ArrayBuffer of width×height×4 non-premultiplied RGBA bytes
+	width, height int
+}
+
+// decode checks a file's header, then has the browser decode it at full size.
+func (p *page) decode(blob js.Value) (decoded, error) {
+	size := blob.Get("size").Int()
+	var hdr imagehead.Header
+	err := imagehead.ErrNeedMore
+	for n := imagehead.PrefixBytes; errors.Is(err, imagehead.ErrNeedMore); n = size {
+		var buf js.Value
+		buf, err = await(blob.Call("slice", 0, n).Call("arrayBuffer"))
+		if err != nil {
+			return decoded{}, fmt.Errorf("the file could not be read: %w", err)
+		}
+		hdr, err = imagehead.Read(bytesOf(buf), int64(size))
+	}
+	if err != nil {
+		return decoded{}, err
+	}
+	opts := map[string]any{"colorSpaceConversion": "none", "premultiplyAlpha": "none"}
+	bitmap, err := await(p.global.Call("createImageBitmap", blob, opts))
+	if err != nil {
+		return decoded{}, fmt.Errorf("the browser could not decode this %s image (%d×%d): it is corrupt or truncated", strings.ToUpper(hdr.Format), hdr.Width, hdr.Height)
+	}
+	w, h := bitmap.Get("width").Int(), bitmap.Get("height").Int()
+	if err := imagehead.CheckSize(hdr.Format, w, h); err != nil {
+		bitmap.Call("close")
+		return decoded{}, err
+	}
+	canvas := p.doc.CreateElement("canvas").Underlying()
+	canvas.Set("width", w)
+	canvas.Set("height", h)
+	ctx := canvas.Call("getContext", "2d", map[string]any{"willReadFrequently": true})
+	ctx.Call("drawImage", bitmap, 0, 0)
+	data := ctx.Call("getImageData", 0, 0, w, h).Get("data")
+	canvas.Set("width", 0) // release the canvas's memory now
+	return decoded{bitmap: bitmap, pixels: data.Get("buffer"), width: w, height: h}, nil
+}
+
+// classifyOne classifies one image and shows it in the result view; withCAM turns the heatmap on.
+func (p *page) classifyOne(name string, blob js.Value, withCAM bool) {
+	<-p.ready
+	p.work.Lock()
+	defer p.work.Unlock()
+	d, err := p.decode(blob)
+	if err != nil {
+		p.showError(fmt.Sprintf("%s: %v. Try another image.", name, err))
+		return
+	}
+	defer d.bitmap.Call("close")
+	resp := p.call(bridge.Request{Kind: bridge.Classify, Name: name, Width: d.width, Height: d.height, CAM: true}, d.pixels)
+	if resp.Error != "" {
+		p.showError(fmt.Sprintf("%s could not be classified: %s", name, resp.Error))
+		return
+	}
+	p.showResult(resp, d.bitmap, withCAM)
+}
+
+// classifyBatch classifies several images into the batch table.
+func (p *page) classifyBatch(files []js.Value) {
+	<-p.ready
+	p.work.Lock()
+	defer p.work.Unlock()
+	p.setHidden("batch", false)
+	table := p.el("batch-table")
+	table.RemoveAttribute("data-done")
+	tbody := table.QuerySelector("tbody")
+	tbody.SetTextContent("")
+	p.rows = p.rows[:0]
+	p.el("csv-export").Underlying().Set("disabled", true)
+	failed := 0
+	for i, f := range files {
+		name := f.Get("name").String()
+		p.el("batch-status").SetTextContent(fmt.Sprintf("Classifying %d of %d…", i+1, len(files)))
+		d, err := p.decode(f)
+		if err != nil {
+			failed++
+			p.batchError(tbody, name, err.Error())
+			continue
+		}
+		thumb := p.thumbnail(d.bitmap)
+		d.bitmap.Call("close")
+		resp := p.call(bridge.Request{Kind: bridge.Classify, Name: name, Width: d.width, Height: d.height}, d.pixels)
+		if resp.Error != "" {
+			failed++
+			p.batchError(tbody, name, resp.Error)
+			continue
+		}
+		row := results.Row{File: name, Top: resp.Top, Probs: resp.Probs}
+		p.rows = append(p.rows, row)
+		p.batchRow(tbody, row, thumb, f)
+	}
+	status := fmt.Sprintf("%d images classified.", len(p.rows))
+	if failed > 0 {
+		status += fmt.Sprintf(" %d could not be read: see their rows.", failed)
+	}
+	p.el("batch-status").SetTextContent(status)
+	p.el("csv-export").Underlying().Set("disabled", len(p.rows) == 0)
+	table.SetAttribute("data-done", fmt.Sprint(len(files)))
+}
+
+// exportCSV downloads the batch table as papscope-results.csv.
+func (p *page) exportCSV() {
+	var b strings.Builder
+	if err := results.WriteCSV(&b, p.rows); err != nil {
+		p.showError(err.Error())
+		return
+	}
+	data := []byte(b.String())
+	u8 := p.global.Get("Uint8Array").New(len(data))
+	js.CopyBytesToJS(u8, data)
+	blob := p.global.Get("Blob").New(jsArray(u8), map[string]any{"type": "text/csv;charset=utf-8"})
+	url := p.global.Get("URL").Call("createObjectURL", blob)
+	a := p.doc.CreateElement("a")
+	a.SetAttribute("href", url.String())
+	a.SetAttribute("download", results.CSVName)
+	p.doc.Underlying().Get("body").Call("appendChild", a.Underlying())
+	a.Underlying().Call("click")
+	a.Underlying().Call("remove")
+	p.global.Call("setTimeout", js.FuncOf(func(js.Value, []js.Value) any {
+		p.global.Get("URL").Call("revokeObjectURL", url)
+		return nil
+	}), 10000)
+}
+
+// loadWeights loads the user's weights files; on failure the model in use stays.
+func (p *page) loadWeights(files []js.Value) {
+	p.work.Lock()
+	defer p.work.Unlock()
+	status := p.el("weights-status")
+	names := make([]string, len(files))
+	total := 0
+	for i, f := range files {
+		names[i] = f.Get("name").String()
+		total += f.Get("size").Int()
+	}
+	label := strings.Join(names, ", ")
+	fail := func(msg string) {
+		keep := "No model is in use."
+		if p.weightsName != "" {
+			keep = fmt.Sprintf("The previous weights (%s) are still in use.", p.weightsName)
+		}
+		status.SetTextContent(fmt.Sprintf("Could not load %s: %s. %s", label, msg, keep))
+		status.SetAttribute("data-state", "error")
+		p.weightsSeq++
+		status.SetAttribute("data-seq", fmt.Sprint(p.weightsSeq))
+	}
+	if total > maxWeightsBytes {
+		fail(fmt.Sprintf("%s is far larger than papscope's weights (about 1.6 MB); refused unread", megabytes(total)))
+		return
+	}
+	status.SetTextContent("Loading " + label + "…")
+	bufs := make([]js.Value, len(files))
+	for i, f := range files {
+		b, err := await(f.Call("arrayBuffer"))
+		if err != nil {
+			fail(fmt.Sprintf("%s could not be read: %v", names[i], err))
+			return
+		}
+		bufs[i] = b
+	}
+	resp := p.call(bridge.Request{Kind: bridge.Load, Files: names}, bufs...)
+	if resp.Error != "" {
+		fail(resp.Error)
+		return
+	}
+	p.showModel(resp, false)
+	status.SetTextContent(fmt.Sprintf("Loaded %s (input %d×%d). Classify an image to use them.", resp.Model.Name, resp.Input.Width, resp.Input.Height))
+	status.SetAttribute("data-state", "ok")
+	p.weightsSeq++
+	status.SetAttribute("data-seq", fmt.Sprint(p.weightsSeq))
+	p.markReady()
+}

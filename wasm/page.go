@@ -1,0 +1,410 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall/js"
+
+	"honnef.co/go/js/dom/v2"
+
+	"papscope/bridge"
+	"papscope/results"
+)
+
+// weightsURL is the site's own weights, loaded at start.
+const weightsURL = "papscope.safetensors"
+
+// maxWeightsBytes bounds what a user's weights files may total: papscope's
+// weights are about 1.6 MB as float32; anything far larger is refused unread.
+const maxWeightsBytes = 256 << 20
+
+// page is the user interface: its elements, the worker and what is on show.
+type page struct {
+	win    dom.Window
+	doc    dom.Document
+	global js.Value
+	worker js.Value
+
+	mu      sync.Mutex // guards nextID and pending
+	nextID  int
+	pending map[int]chan bridge.Response
+
+	ready   chan struct{} // closed when a model is in use
+	gallery chan struct{} // closed when the gallery is loaded (or failed to)
+	work    sync.Mutex    // one job (image, batch, weights, heatmap request) at a time
+
+	resultSeq, errorSeq, weightsSeq int
+	cur                             *shown        // the single result in view, nil before the first
+	rows                            []results.Row // the batch's classified images
+	samples                         []sample
+	weightsName                     string
+	readyOnce                       sync.Once
+}
+
+// sample is one entry of samples/samples.json.
+type sample struct {
+	Name  string `json:"name"`
+	Class string `json:"class"`
+	File  string `json:"file"`
+}
+
+// shown is the single result in view.
+type shown struct {
+	name   string
+	top    string
+	maps   map[string]*bridge.Map // Grad-CAM maps fetched so far, by class
+	dw, dh int                    // size of the preview canvas
+}
+
+func runPage() {
+	win := dom.GetWindow()
+	p := &page{
+		win: win, doc: win.Document(), global: js.Global(),
+		pending: map[int]chan bridge.Response{},
+		ready:   make(chan struct{}),
+		gallery: make(chan struct{}),
+	}
+	p.worker = p.global.Get("papscopeWorker")
+	if !p.worker.Truthy() {
+		p.fatal("papscope could not start its worker: the page was opened without loader.js")
+		return
+	}
+	p.worker.Set("onmessage", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		p.receive(args[0].Get("data"))
+		return nil
+	}))
+	p.worker.Set("onerror", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		msg := "the worker failed"
+		if m := args[0].Get("message"); m.Type() == js.TypeString {
+			msg += ": " + m.String()
+		}
+		p.fatal("papscope could not start: " + msg)
+		return nil
+	}))
+	p.wire()
+	go p.loadGallery()
+	go p.boot()
+}
+
+// el returns the element with id.
+func (p *page) el(id string) dom.Element { return p.doc.GetElementByID(id) }
+
+// setHidden shows or hides an element.
+func (p *page) setHidden(id string, hidden bool) { p.el(id).Underlying().Set("hidden", hidden) }
+
+// call sends a request to the worker, transferring bufs, and waits for its response.
+func (p *page) call(req bridge.Request, bufs ...js.Value) bridge.Response {
+	p.mu.Lock()
+	p.nextID++
+	req.ID = p.nextID
+	ch := make(chan bridge.Response, 1)
+	p.pending[req.ID] = ch
+	p.mu.Unlock()
+	msg, err := json.Marshal(req)
+	if err != nil {
+		return bridge.Response{Error: err.Error()}
+	}
+	list := jsArray(bufs...)
+	p.worker.Call("postMessage", map[string]any{"msg": string(msg), "buffers": list}, list)
+	return <-ch
+}
+
+// receive delivers a worker message to the call waiting for it.
+func (p *page) receive(data js.Value) {
+	var resp bridge.Response
+	if err := json.Unmarshal([]byte(data.Get("msg").String()), &resp); err != nil {
+		p.fatal("papscope's worker sent a message the page cannot read: " + err.Error())
+		return
+	}
+	if resp.Kind == "fatal" {
+		p.fatal("papscope could not start: " + resp.Error)
+		return
+	}
+	p.mu.Lock()
+	ch, ok := p.pending[resp.ID]
+	delete(p.pending, resp.ID)
+	p.mu.Unlock()
+	if ok {
+		ch <- resp
+	}
+}
+
+// setStatus sets the loading line.
+func (p *page) setStatus(s string) { p.el("status").SetTextContent(s) }
+
+// fatal reports that the model cannot be used.
+func (p *page) fatal(msg string) {
+	p.doc.Underlying().Get("body").Get("dataset").Set("state", "error")
+	p.setStatus(msg)
+	p.setHidden("load-progress", true)
+	p.showError(msg)
+}
+
+// progress shows how far the download of the weights is.
+func (p *page) progress(got, total int) {
+	wasm := p.global.Get("papscopeWasmBytes")
+	code := ""
+	if wasm.Type() == js.TypeNumber {
+		code = fmt.Sprintf("model code %s ✓, ", megabytes(wasm.Int()))
+	}
+	bar := p.el("load-progress").Underlying()
+	if total > 0 && got <= total {
+		bar.Set("value", float64(got)/float64(total))
+		p.setStatus(fmt.Sprintf("Loading %sweights %s of %s…", code, megabytes(got), megabytes(total)))
+	} else {
+		bar.Call("removeAttribute", "value")
+		p.setStatus(fmt.Sprintf("Loading %sweights %s…", code, megabytes(got)))
+	}
+}
+
+func megabytes(n int) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
+
+// boot downloads the site's weights, loads them in the worker, and then opens a #sample= link.
+func (p *page) boot() {
+	buf, err := p.download(weightsURL)
+	if err != nil {
+		p.fatal(fmt.Sprintf("papscope could not load its weights (%s): %v", weightsURL, err))
+		return
+	}
+	p.work.Lock() // a user's weights chosen meanwhile load after these, and win
+	resp := p.call(bridge.Request{Kind: bridge.Load, Files: []string{weightsURL}}, buf)
+	if resp.Error != "" {
+		p.work.Unlock()
+		p.fatal("papscope could not load its weights: " + resp.Error)
+		return
+	}
+	p.showModel(resp, true)
+	p.markReady()
+	p.work.Unlock()
+	<-p.gallery
+	p.openHash()
+}
+
+// markReady says the model is in use, once.
+func (p *page) markReady() {
+	p.readyOnce.Do(func() {
+		p.setHidden("load-progress", true)
+		p.setStatus("Ready")
+		p.el("loading").Class().Add("done")
+		p.doc.Underlying().Get("body").Get("dataset").Set("state", "ready")
+		close(p.ready)
+	})
+}
+
+// download fetches url, showing progress, and returns its bytes as an ArrayBuffer.
+func (p *page) download(url string) (js.Value, error) {
+	resp, err := await(p.global.Call("fetch", url))
+	if err != nil {
+		return js.Value{}, err
+	}
+	if !resp.Get("ok").Bool() {
+		return js.Value{}, fmt.Errorf("HTTP %d", resp.Get("status").Int())
+	}
+	total, _ := strconv.Atoi(resp.Get("headers").Call("get", "Content-Length").String())
+	body := resp.Get("body")
+	if !body.Truthy() {
+		return await(resp.Call("arrayBuffer"))
+	}
+	reader := body.Call("getReader")
+	var chunks []js.Value
+	got := 0
+	for {
+		r, err := await(reader.Call("read"))
+		if err != nil {
+			return js.Value{}, err
+		}
+		if r.Get("done").Bool() {
+			break
+		}
+		chunk := r.Get("value")
+		chunks = append(chunks, chunk)
+		got += chunk.Get("length").Int()
+		p.progress(got, total)
+	}
+	all := p.global.Get("Uint8Array").New(got)
+	off := 0
+	for _, c := range chunks {
+		all.Call("set", c, off)
+		off += c.Get("length").Int()
+	}
+	return all.Get("buffer"), nil
+}
+
+// wire connects the controls.
+func (p *page) wire() {
+	p.el("file-input").AddEventListener("change", false, func(ev dom.Event) {
+		input := ev.Target().Underlying()
+		files := fileList(input.Get("files"))
+		input.Set("value", "") // choosing the same file again fires change again
+		p.takeFiles(files)
+	})
+	zone := p.el("drop-zone")
+	for _, typ := range []string{"dragenter", "dragover"} {
+		zone.AddEventListener(typ, false, func(ev dom.Event) {
+			ev.PreventDefault()
+			zone.Class().Add("over")
+		})
+	}
+	for _, typ := range []string{"dragleave", "drop"} {
+		zone.AddEventListener(typ, false, func(dom.Event) { zone.Class().Remove("over") })
+	}
+	// Drops anywhere on the page count, and never navigate away from it.
+	p.win.AddEventListener("dragover", false, func(ev dom.Event) { ev.PreventDefault() })
+	p.win.AddEventListener("drop", false, func(ev dom.Event) {
+		ev.PreventDefault()
+		if dt := ev.Underlying().Get("dataTransfer"); dt.Truthy() {
+			p.takeFiles(fileList(dt.Get("files")))
+		}
+	})
+	p.doc.AddEventListener("paste", false, func(ev dom.Event) {
+		cd := ev.Underlying().Get("clipboardData")
+		if !cd.Truthy() {
+			return
+		}
+		files := fileList(cd.Get("files"))
+		if len(files) == 0 {
+			return
+		}
+		ev.PreventDefault()
+		p.takeFiles(files)
+	})
+	p.el("heatmap-toggle").AddEventListener("change", false, func(dom.Event) { go p.updateHeatmap() })
+	p.el("heatmap-class").AddEventListener("change", false, func(dom.Event) {
+		if !p.el("heatmap-toggle").Underlying().Get("checked").Bool() {
+			p.el("heatmap-toggle").Underlying().Set("checked", true)
+		}
+		go p.updateHeatmap()
+	})
+	p.el("csv-export").AddEventListener("click", false, func(dom.Event) { p.exportCSV() })
+	p.el("weights-input").AddEventListener("change", false, func(ev dom.Event) {
+		input := ev.Target().Underlying()
+		files := fileList(input.Get("files"))
+		input.Set("value", "")
+		if len(files) > 0 {
+			go p.loadWeights(files)
+		}
+	})
+	p.win.AddEventListener("hashchange", false, func(dom.Event) { go p.openHash() })
+	online := func(dom.Event) {
+		p.setHidden("offline-notice", p.global.Get("navigator").Get("onLine").Bool())
+	}
+	p.win.AddEventListener("online", false, online)
+	p.win.AddEventListener("offline", false, online)
+	online(nil)
+}
+
+// takeFiles classifies one file in the result view, or several as a batch.
+func (p *page) takeFiles(files []js.Value) {
+	switch len(files) {
+	case 0:
+	case 1:
+		go p.classifyOne(files[0].Get("name").String(), files[0], false)
+	default:
+		go p.classifyBatch(files)
+	}
+}
+
+// loadGallery fetches samples/samples.json and lists the examples.
+func (p *page) loadGallery() {
+	defer close(p.gallery)
+	resp, err := await(p.global.Call("fetch", "samples/samples.json"))
+	if err == nil && !resp.Get("ok").Bool() {
+		err = fmt.Errorf("HTTP %d", resp.Get("status").Int())
+	}
+	var text js.Value
+	if err == nil {
+		text, err = await(resp.Call("text"))
+	}
+	if err == nil {
+		err = json.Unmarshal([]byte(text.String()), &p.samples)
+	}
+	list := p.el("gallery")
+	if err != nil {
+		list.SetTextContent("The examples could not be loaded: " + err.Error())
+		return
+	}
+	for _, s := range p.samples {
+		li := p.doc.CreateElement("li")
+		a := p.doc.CreateElement("a")
+		a.SetAttribute("href", "#sample="+s.Name)
+		a.SetAttribute("data-class", s.Class)
+		img := p.doc.CreateElement("img")
+		img.SetAttribute("src", "samples/"+s.File)
+		img.SetAttribute("alt", "")
+		img.SetAttribute("loading", "lazy")
+		img.SetAttribute("width", "96")
+		img.SetAttribute("height", "72")
+		a.AppendChild(img)
+		label := p.doc.CreateElement("span")
+		label.SetTextContent(s.Name)
+		a.AppendChild(label)
+		name := s.Name
+		a.AddEventListener("click", false, func(dom.Event) {
+			// Clicking the link already in the address bar fires no hashchange: open it here.
+			if p.global.Get("location").Get("hash").String() == "#sample="+name {
+				go p.openSample(name)
+			}
+		})
+		li.AppendChild(a)
+		list.AppendChild(li)
+	}
+}
+
+// openHash opens the example named by a #sample=NAME address.
+func (p *page) openHash() {
+	hash := p.global.Get("location").Get("hash").String()
+	name, ok := strings.CutPrefix(hash, "#sample=")
+	if !ok {
+		return
+	}
+	if n, err := url.PathUnescape(name); err == nil {
+		name = n
+	}
+	p.openSample(name)
+}
+
+// openSample classifies a bundled example and shows its heatmap.
+func (p *page) openSample(name string) {
+	<-p.gallery
+	for _, s := range p.samples {
+		if s.Name != name {
+			continue
+		}
+		resp, err := await(p.global.Call("fetch", "samples/"+s.File))
+		if err == nil && !resp.Get("ok").Bool() {
+			err = fmt.Errorf("HTTP %d", resp.Get("status").Int())
+		}
+		var blob js.Value
+		if err == nil {
+			blob, err = await(resp.Call("blob"))
+		}
+		if err != nil {
+			p.showError(fmt.Sprintf("The example %s could not be loaded: %v", name, err))
+			return
+		}
+		p.classifyOne(name, blob, true)
+		return
+	}
+	p.showError(fmt.Sprintf("There is no example called %q.", name))
+}
+
+// showError shows a message in #error, announced by screen readers.
+func (p *page) showError(msg string) {
+	e := p.el("error")
+	e.SetTextContent(msg)
+	p.setHidden("error", false)
+	p.errorSeq++
+	e.SetAttribute("data-seq", strconv.Itoa(p.errorSeq))
+}
+
+// clearError hides #error after a success.
+func (p *page) clearError() {
+	p.el("error").SetTextContent("")
+	p.setHidden("error", true)
+}

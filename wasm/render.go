@@ -1,0 +1,303 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"syscall/js"
+
+	"honnef.co/go/js/dom/v2"
+
+	"papscope/bridge"
+	"papscope/heatmap"
+	"papscope/nn"
+	"papscope/results"
+)
+
+// Display limits of the preview and of batch thumbnails, in canvas pixels.
+const (
+	previewMaxWidth  = 720
+	previewMaxHeight = 540
+	thumbHeight      = 48
+)
+
+// heatmapOpacity is the overlay's opacity where the map is 1.
+const heatmapOpacity = 0.6
+
+// fit scales w×h down to fit maxW×maxH, keeping the aspect ratio.
+func fit(w, h, maxW, maxH int) (int, int) {
+	s := min(1, float64(maxW)/float64(w), float64(maxH)/float64(h))
+	return max(1, int(float64(w)*s+0.5)), max(1, int(float64(h)*s+0.5))
+}
+
+// showResult shows a single classification: preview, bars, top class, time, OOD and heatmap.
+func (p *page) showResult(resp bridge.Response, bitmap js.Value, withCAM bool) {
+	dw, dh := fit(resp.Width, resp.Height, previewMaxWidth, previewMaxHeight)
+	preview := p.el("preview").Underlying()
+	preview.Set("width", dw)
+	preview.Set("height", dh)
+	ctx := preview.Call("getContext", "2d")
+	ctx.Set("imageSmoothingQuality", "high")
+	ctx.Call("drawImage", bitmap, 0, 0, dw, dh)
+	preview.Call("setAttribute", "aria-label", "The image classified: "+resp.Name)
+
+	p.setHidden("result-placeholder", true)
+	p.setHidden("result-body", false)
+	result := p.el("result")
+	result.SetAttribute("data-name", resp.Name)
+	p.el("result-name").SetTextContent(resp.Name + ":")
+	for i, c := range nn.ClassNames() {
+		row := p.el("prob-" + c)
+		prob := resp.Probs[i]
+		row.SetAttribute("data-prob", results.FormatProb(prob))
+		row.QuerySelector(".fill").Underlying().Get("style").Set("width", fmt.Sprintf("%.2f%%", 100*prob))
+		row.QuerySelector(".pct").SetTextContent(results.Percent(prob))
+		if c == resp.Top {
+			row.Class().Add("top")
+		} else {
+			row.Class().Remove("top")
+		}
+	}
+	p.el("top-class").SetTextContent(resp.Top)
+	t := p.el("time-ms")
+	t.SetTextContent(results.Millis(resp.Ms))
+	t.SetAttribute("data-ms", strconv.FormatFloat(resp.Ms, 'f', 3, 64))
+	ood := p.el("ood")
+	switch {
+	case resp.OOD == nil:
+		ood.SetAttribute("data-state", "unavailable")
+		ood.SetTextContent("These weights carry no out-of-distribution statistics: papscope cannot tell whether this image looks like an LBC field.")
+	case resp.OOD.In:
+		ood.SetAttribute("data-state", "in")
+		ood.SetTextContent(fmt.Sprintf("Looks like the fields the model was trained on (out-of-distribution score %.2f, threshold %.2f).", resp.OOD.Score, resp.OOD.Threshold))
+	default:
+		ood.SetAttribute("data-state", "out")
+		ood.SetTextContent(fmt.Sprintf("⚠ This image does not look like the LBC fields the model was trained on (out-of-distribution score %.2f, above the threshold %.2f): do not trust this result.", resp.OOD.Score, resp.OOD.Threshold))
+	}
+
+	p.cur = &shown{name: resp.Name, top: resp.Top, maps: map[string]*bridge.Map{}, dw: dw, dh: dh}
+	if resp.CAM != nil {
+		p.cur.maps[resp.CAM.Class] = resp.CAM
+	}
+	if withCAM {
+		p.el("heatmap-toggle").Underlying().Set("checked", true)
+		p.el("heatmap-class").Underlying().Set("value", "top")
+	}
+	p.drawHeatmap()
+	for _, a := range p.doc.QuerySelectorAll("#gallery a") {
+		a.SetAttribute("aria-current", strconv.FormatBool(a.GetAttribute("href") == "#sample="+resp.Name))
+	}
+	p.clearError()
+	if p.win.InnerWidth() < 760 { // one column: the result is below the inputs
+		result.Underlying().Call("scrollIntoView", map[string]any{"block": "start"})
+	}
+	p.resultSeq++
+	result.SetAttribute("data-seq", strconv.Itoa(p.resultSeq)) // last: tests wait for it
+}
+
+// heatmapClass returns the class the heatmap controls ask for.
+func (p *page) heatmapClass() string {
+	c := p.el("heatmap-class").Underlying().Get("value").String()
+	if c == "top" || bridge.ClassIndex(c) < 0 {
+		return p.cur.top
+	}
+	return c
+}
+
+// updateHeatmap fetches the map the controls ask for, if needed, and draws it.
+func (p *page) updateHeatmap() {
+	p.work.Lock()
+	defer p.work.Unlock()
+	if p.cur == nil {
+		return
+	}
+	if on := p.el("heatmap-toggle").Underlying().Get("checked").Bool(); on {
+		class := p.heatmapClass()
+		if p.cur.maps[class] == nil {
+			resp := p.call(bridge.Request{Kind: bridge.GradCAM, Class: class})
+			if resp.Error != "" {
+				p.showError("The heatmap could not be computed: " + resp.Error)
+				return
+			}
+			p.cur.maps[class] = resp.CAM
+		}
+	}
+	p.drawHeatmap()
+}
+
+// drawHeatmap paints the overlay for the controls' class if its map is at hand, or hides it.
+func (p *page) drawHeatmap() {
+	canvas := p.el("heatmap-canvas")
+	on := p.el("heatmap-toggle").Underlying().Get("checked").Bool()
+	if p.cur == nil || !on {
+		p.setHidden("heatmap-canvas", true)
+		p.setHidden("heatmap-note", true)
+		return
+	}
+	class := p.heatmapClass()
+	m := p.cur.maps[class]
+	if m == nil || len(m.Values) == 0 {
+		p.setHidden("heatmap-canvas", true)
+		p.setHidden("heatmap-note", true)
+		return
+	}
+	dw, dh := p.cur.dw, p.cur.dh
+	pix := make([]byte, dw*dh*4)
+	if err := heatmap.Paint(pix, dw, dh, m.Values, m.Width, m.Height, heatmapOpacity); err != nil {
+		p.showError(err.Error())
+		return
+	}
+	c := canvas.Underlying()
+	c.Set("width", dw)
+	c.Set("height", dh)
+	u8 := p.global.Get("Uint8ClampedArray").New(len(pix))
+	js.CopyBytesToJS(u8, pix)
+	img := p.global.Get("ImageData").New(u8, dw, dh)
+	c.Call("getContext", "2d").Call("putImageData", img, 0, 0)
+	canvas.SetAttribute("data-class", class)
+	p.setHidden("heatmap-canvas", false)
+	note := p.el("heatmap-note")
+	if slices.Max(m.Values) > 0 {
+		note.SetTextContent(fmt.Sprintf("Warm colours mark the regions that raised the %s score most.", class))
+	} else {
+		note.SetTextContent(fmt.Sprintf("No region of this image raised the %s score: the heatmap is empty.", class))
+	}
+	p.setHidden("heatmap-note", false)
+}
+
+// thumbnail returns a small canvas of bitmap for the batch table.
+func (p *page) thumbnail(bitmap js.Value) dom.Element {
+	w, h := fit(bitmap.Get("width").Int(), bitmap.Get("height").Int(), 4*thumbHeight, thumbHeight)
+	c := p.doc.CreateElement("canvas")
+	c.SetAttribute("width", strconv.Itoa(w))
+	c.SetAttribute("height", strconv.Itoa(h))
+	c.SetAttribute("aria-hidden", "true")
+	c.Underlying().Call("getContext", "2d").Call("drawImage", bitmap, 0, 0, w, h)
+	return c
+}
+
+// batchRow appends a classified image to the batch table; its name is a
+// button that shows the image in the result view, with its heatmap.
+func (p *page) batchRow(tbody dom.Element, r results.Row, thumb dom.Element, file js.Value) {
+	tr := p.doc.CreateElement("tr")
+	tr.SetAttribute("data-name", r.File)
+	tr.SetAttribute("data-probs", results.FormatProbs(r.Probs))
+	tr.SetAttribute("data-top", r.Top)
+	td := p.doc.CreateElement("td")
+	td.AppendChild(thumb)
+	tr.AppendChild(td)
+	th := p.doc.CreateElement("th")
+	th.SetAttribute("scope", "row")
+	view := p.doc.CreateElement("button")
+	view.SetAttribute("type", "button")
+	view.SetAttribute("class", "link")
+	view.SetAttribute("title", "Show "+r.File+" in the result view")
+	view.SetTextContent(r.File)
+	view.AddEventListener("click", false, func(dom.Event) { go p.classifyOne(r.File, file, true) })
+	th.AppendChild(view)
+	tr.AppendChild(th)
+	cell := func(text string, top bool) {
+		td := p.doc.CreateElement("td")
+		td.SetTextContent(text)
+		if top {
+			td.Class().Add("top")
+		}
+		tr.AppendChild(td)
+	}
+	cell(r.Top, true)
+	for i, c := range nn.ClassNames() {
+		cell(results.Percent(r.Probs[i]), c == r.Top)
+	}
+	tbody.AppendChild(tr)
+}
+
+// batchError appends a row for an image that could not be classified.
+func (p *page) batchError(tbody dom.Element, name, msg string) {
+	tr := p.doc.CreateElement("tr")
+	tr.SetAttribute("data-name", name)
+	tr.SetAttribute("data-error", msg)
+	tr.Class().Add("failed")
+	tr.AppendChild(p.doc.CreateElement("td"))
+	th := p.doc.CreateElement("th")
+	th.SetAttribute("scope", "row")
+	th.SetTextContent(name)
+	tr.AppendChild(th)
+	td := p.doc.CreateElement("td")
+	td.SetAttribute("colspan", "5")
+	td.SetTextContent("Not classified: " + msg)
+	tr.AppendChild(td)
+	tbody.AppendChild(tr)
+}
+
+// showModel fills the model card from a load response; demo says these are the site's own weights.
+func (p *page) showModel(resp bridge.Response, demo bool) {
+	c := resp.Model
+	p.weightsName = c.Name
+	card := p.el("model-card")
+	card.SetTextContent("")
+	add := func(parent dom.Element, tag, text string) dom.Element {
+		e := p.doc.CreateElement(tag)
+		e.SetTextContent(text)
+		parent.AppendChild(e)
+		return e
+	}
+	line := add(card, "p", "Weights: ")
+	add(line, "strong", c.Name).SetAttribute("id", "weights-name")
+	if demo {
+		add(line, "span", " (bundled with the site)")
+	} else {
+		add(line, "span", " (loaded from your device)")
+	}
+	dl := add(card, "dl", "")
+	for _, f := range [][2]string{
+		{"Trained on", c.TrainingData},
+		{"Source", c.Source},
+		{"Input size", c.Input},
+		{"Out-of-distribution score", c.OOD},
+	} {
+		add(dl, "dt", f[0])
+		add(dl, "dd", f[1])
+	}
+	if len(c.Summary) > 0 || len(c.PerClass) > 0 {
+		add(card, "h3", "Held-out metrics")
+	}
+	if len(c.Summary) > 0 {
+		dl := add(card, "dl", "")
+		dl.Class().Add("metrics")
+		for _, f := range c.Summary {
+			add(dl, "dt", f.Label)
+			add(dl, "dd", f.Value)
+		}
+	}
+	if len(c.PerClass) > 0 {
+		wrap := add(card, "div", "")
+		wrap.Class().Add("table-wrap")
+		table := add(wrap, "table", "")
+		add(table, "caption", "Per class, on the held-out test images")
+		head := add(add(table, "thead", ""), "tr", "")
+		for _, h := range []string{"Class", "Precision", "Recall", "F1", "Images"} {
+			add(head, "th", h).SetAttribute("scope", "col")
+		}
+		body := add(table, "tbody", "")
+		for _, r := range c.PerClass {
+			tr := add(body, "tr", "")
+			add(tr, "th", r.Class).SetAttribute("scope", "row")
+			add(tr, "td", r.Precision)
+			add(tr, "td", r.Recall)
+			add(tr, "td", r.F1)
+			add(tr, "td", r.Support)
+		}
+	}
+	if c.MetricsNote != "" {
+		add(card, "p", c.MetricsNote)
+	}
+	detail := p.el("demo-notice-detail")
+	switch {
+	case demo || c.Synthetic:
+		detail.SetTextContent("These weights are trained on synthetic images, not on patients' slides: they demonstrate papscope and must not be used for diagnosis.")
+	default:
+		detail.SetTextContent("These weights come from your file: papscope cannot know how they were validated. Its results are not a diagnosis.")
+	}
+}

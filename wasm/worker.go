@@ -1,0 +1,60 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"encoding/json"
+	"syscall/js"
+
+	"papscope/bridge"
+)
+
+// runWorker answers the page's messages with a bridge.Engine.
+func runWorker() {
+	self := js.Global()
+	engine := bridge.NewEngine()
+	uint8Array := self.Get("Uint8Array")
+	var pixels []byte // reused between images: each is copied into Go memory once
+
+	handle := js.FuncOf(func(this js.Value, args []js.Value) any {
+		data := args[0].Get("data")
+		var req bridge.Request
+		var resp bridge.Response
+		if err := json.Unmarshal([]byte(data.Get("msg").String()), &req); err != nil {
+			resp = bridge.Response{Error: "worker: bad request: " + err.Error()}
+		} else {
+			bufs := make([][]byte, 0)
+			if list := data.Get("buffers"); list.Truthy() {
+				for i := range list.Length() {
+					src := uint8Array.New(list.Index(i))
+					n := src.Get("length").Int()
+					var b []byte
+					if req.Kind == bridge.Classify {
+						if cap(pixels) < n {
+							pixels = make([]byte, n)
+						}
+						b = pixels[:n]
+					} else {
+						b = make([]byte, n)
+					}
+					js.CopyBytesToGo(b, src)
+					bufs = append(bufs, b)
+				}
+			}
+			resp = engine.Handle(req, bufs)
+		}
+		out, err := json.Marshal(resp)
+		if err != nil {
+			out, _ = json.Marshal(bridge.Response{Kind: req.Kind, ID: req.ID, Error: "worker: " + err.Error()})
+		}
+		self.Call("postMessage", map[string]any{"msg": string(out)})
+		return nil
+	})
+	self.Set("onmessage", handle)
+	if q := self.Get("papscopeQueue"); q.Truthy() {
+		for i := range q.Length() {
+			handle.Invoke(q.Index(i))
+		}
+	}
+	self.Set("papscopeQueue", js.Null())
+}

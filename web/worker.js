@@ -1,0 +1,21 @@
+// papscope worker: glue only. It runs the page's compiled module in this
+// worker; Go then answers the page's messages (protocol: wasm/main.go).
+'use strict';
+importScripts('wasm_exec.js');
+self.papscopeQueue = []; // messages that arrive before Go runs; Go drains them
+self.onmessage = (e) => {
+  if (e.data && e.data.boot) {
+    start(e.data.boot);
+    return;
+  }
+  self.papscopeQueue.push(e);
+};
+async function start(module) {
+  try {
+    const go = new Go();
+    const instance = await WebAssembly.instantiate(module, go.importObject);
+    go.run(instance);
+  } catch (err) {
+    self.postMessage({ msg: JSON.stringify({ kind: 'fatal', id: 0, error: 'worker: ' + (err && err.message ? err.message : err) }) });
+  }
+}
