@@ -3,7 +3,7 @@
 GO      ?= go
 WASMEXEC = $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
 
-.PHONY: weights all run build test test-native test-wasm test-e2e chromium bench-go fuzz reference clean
+.PHONY: weights all run build test test-native test-wasm test-e2e chromium bench bench-go fuzz reference clean
 
 all: build
 
@@ -56,6 +56,12 @@ chromium:
 		echo "or set CHROME=/path/to/chrome-or-chromium." >&2; \
 		exit 1; \
 	fi
+
+## bench: the browser benchmark: papscope's worker and TensorFlow.js (pinned in bench/tfjs) on the
+## same 299x299 network and weights in headless Chromium; one JSON line, then a table (about 4 minutes)
+bench: chromium build
+	cd bench/tfjs && npm ci --no-audit --no-fund
+	$(GO) run ./bench
 
 ## bench-go: forward-pass and kernel benchmarks, native and under wasm (Node)
 bench-go:

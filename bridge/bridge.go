@@ -57,14 +57,25 @@ type Response struct {
 	Model *modelcard.Card `json:"model,omitempty"` // load: the new model's card
 	Input *nn.Dims        `json:"input,omitempty"` // load: the model's input size
 
-	Name   string                 `json:"name,omitempty"`  // classify: the image's name
-	Probs  [nn.NumClasses]float32 `json:"probs,omitzero"`  // classify: in nn.ClassNames order
-	Top    string                 `json:"top,omitempty"`   // classify: the most probable class
-	Ms     float64                `json:"ms,omitempty"`    // classify: milliseconds of preprocessing and forward pass
-	OOD    *OOD                   `json:"ood,omitempty"`   // classify: nil when the weights carry no OOD statistics
-	CAM    *Map                   `json:"cam,omitempty"`   // classify with CAM, and gradcam
-	Width  int                    `json:"width,omitempty"` // classify: the image size, echoed
+	Name   string                 `json:"name,omitempty"`   // classify: the image's name
+	Probs  [nn.NumClasses]float32 `json:"probs,omitzero"`   // classify: in nn.ClassNames order
+	Top    string                 `json:"top,omitempty"`    // classify: the most probable class
+	Ms     float64                `json:"ms,omitempty"`     // classify: milliseconds of preprocessing and forward pass
+	Timing *Timing                `json:"timing,omitempty"` // classify: where the time went
+	OOD    *OOD                   `json:"ood,omitempty"`    // classify: nil when the weights carry no OOD statistics
+	CAM    *Map                   `json:"cam,omitempty"`    // classify with CAM, and gradcam
+	Width  int                    `json:"width,omitempty"`  // classify: the image size, echoed
 	Height int                    `json:"height,omitempty"`
+}
+
+// Timing splits a classification's time into its phases, in milliseconds, so
+// the browser benchmark can say where the time goes. The engine fills
+// Preprocess, Forward and CAM; the worker that moves the pixels fills Copy.
+type Timing struct {
+	Copy       float64 `json:"copy"`       // the pixels from JavaScript into Go memory
+	Preprocess float64 `json:"preprocess"` // resizing and scaling to the network's input
+	Forward    float64 `json:"forward"`    // the network
+	CAM        float64 `json:"cam"`        // the Grad-CAM map, when asked for
 }
 
 // OOD is the out-of-distribution verdict of one image.
@@ -97,6 +108,8 @@ func ClassIndex(name string) int {
 type Engine struct {
 	model *nn.Model
 	card  modelcard.Card
+	prep  nn.Preprocessor
+	input []float32 // the network input of the image being classified
 
 	// The last Classify with CAM: its model and a copy of its features.
 	camModel *nn.Model
@@ -201,16 +214,26 @@ func (e *Engine) classify(req Request, bufs [][]byte) (Response, error) {
 	if want := req.Width * req.Height * 4; len(bufs[0]) != want {
 		return Response{}, fmt.Errorf("classify: %d bytes of pixels, want %d for %d×%d RGBA", len(bufs[0]), want, req.Width, req.Height)
 	}
+	// model.ClassifyRGBA in two steps, timed apart.
+	in := e.model.InputDims()
+	if n := in.Height * in.Width * 3; len(e.input) != n {
+		e.input = make([]float32, n)
+	}
 	start := e.now()
-	out, err := e.model.ClassifyRGBA(bufs[0], req.Width, req.Height)
+	if err := e.prep.RGBA(e.input, in, bufs[0], req.Width, req.Height); err != nil {
+		return Response{}, fmt.Errorf("nn: %w", err)
+	}
+	prepared := e.now()
+	out, err := e.model.Forward(e.input)
 	if err != nil {
 		return Response{}, err
 	}
-	ms := float64(e.now().Sub(start).Microseconds()) / 1000
+	done := e.now()
+	timing := &Timing{Preprocess: millis(prepared.Sub(start)), Forward: millis(done.Sub(prepared))}
 	top := out.Top()
 	resp := Response{
-		Name: req.Name, Probs: out.Probs, Top: nn.ClassNames()[top], Ms: ms,
-		Width: req.Width, Height: req.Height,
+		Name: req.Name, Probs: out.Probs, Top: nn.ClassNames()[top], Ms: millis(done.Sub(start)),
+		Timing: timing, Width: req.Width, Height: req.Height,
 	}
 	if out.OODAvailable {
 		resp.OOD = &OOD{Score: out.OODScore, Threshold: out.OODThreshold, In: out.InDistribution()}
@@ -220,9 +243,13 @@ func (e *Engine) classify(req Request, bufs [][]byte) (Response, error) {
 		if resp.CAM, err = e.camFor(top); err != nil {
 			return Response{}, err
 		}
+		timing.CAM = millis(e.now().Sub(done))
 	}
 	return resp, nil
 }
+
+// millis returns d in milliseconds, to the microsecond.
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // keep copies out's features so that GradCAM requests outlive later forward passes.
 func (e *Engine) keep(out nn.Output) {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"papscope/nn"
 )
@@ -179,5 +180,38 @@ func TestRequestErrors(t *testing.T) {
 		if r := e.Handle(tc.req, tc.bufs); !strings.Contains(r.Error, tc.errSub) {
 			t.Errorf("%s: error %q, want one containing %q", tc.name, r.Error, tc.errSub)
 		}
+	}
+}
+
+// TestClassifyTiming checks the phase split with a clock whose n-th reading is
+// n ms after the one before: preprocess 2 ms, forward 3 ms, Grad-CAM 4 ms.
+func TestClassifyTiming(t *testing.T) {
+	e := NewEngine()
+	if r := e.Handle(Request{Kind: Load, Files: []string{"w.safetensors"}}, [][]byte{weightsFile(t, 3, nn.Dims{Height: 16, Width: 16})}); r.Error != "" {
+		t.Fatal(r.Error)
+	}
+	for _, tc := range []struct {
+		cam  bool
+		want Timing
+	}{
+		{false, Timing{Preprocess: 2, Forward: 3}},
+		{true, Timing{Preprocess: 2, Forward: 3, CAM: 4}},
+	} {
+		clock, step := time.Unix(0, 0), time.Duration(0)
+		e.now = func() time.Time {
+			step += time.Millisecond
+			clock = clock.Add(step)
+			return clock
+		}
+		r := e.Handle(Request{Kind: Classify, Width: 20, Height: 10, CAM: tc.cam}, [][]byte{pixels(20, 10, 2)})
+		if r.Error != "" {
+			t.Fatal(r.Error)
+		}
+		if r.Timing == nil || *r.Timing != tc.want || r.Ms != 5 {
+			t.Errorf("cam %v: timing %+v, ms %v; want %+v, ms 5", tc.cam, r.Timing, r.Ms, tc.want)
+		}
+	}
+	if r := e.Handle(Request{Kind: GradCAM, Class: "HSIL"}, nil); r.Timing != nil {
+		t.Errorf("gradcam response has timing %+v", r.Timing)
 	}
 }

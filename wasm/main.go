@@ -39,7 +39,8 @@
 //
 //	load:     "model" (the model card, see [modelcard.Card]), "input" {"Height","Width"}
 //	classify: "name", "probs" [HSIL, LSIL, NILM, SCC] (float32, exact in JSON),
-//	          "top", "ms", "width", "height", "ood" {"score","threshold","in"} or absent
+//	          "top", "ms", "timing" {"copy","preprocess","forward","cam"} (milliseconds of
+//	          each phase, for the benchmark), "width", "height", "ood" {"score","threshold","in"} or absent
 //	          when the weights carry no OOD statistics, and with cam "cam"
 //	gradcam:  "cam" {"class","width","height","values"}: the Grad-CAM map at the
 //	          network's feature resolution, row-major, in [0,1]

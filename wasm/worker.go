@@ -5,6 +5,7 @@ package main
 import (
 	"encoding/json"
 	"syscall/js"
+	"time"
 
 	"papscope/bridge"
 )
@@ -24,6 +25,7 @@ func runWorker() {
 			resp = bridge.Response{Error: "worker: bad request: " + err.Error()}
 		} else {
 			bufs := make([][]byte, 0)
+			copyStart := time.Now()
 			if list := data.Get("buffers"); list.Truthy() {
 				for i := range list.Length() {
 					src := uint8Array.New(list.Index(i))
@@ -41,7 +43,11 @@ func runWorker() {
 					bufs = append(bufs, b)
 				}
 			}
+			copied := time.Since(copyStart)
 			resp = engine.Handle(req, bufs)
+			if resp.Timing != nil {
+				resp.Timing.Copy = float64(copied.Microseconds()) / 1000
+			}
 		}
 		out, err := json.Marshal(resp)
 		if err != nil {

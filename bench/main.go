@@ -1,0 +1,936 @@
+// Command bench is papscope's browser benchmark (make bench). It serves the
+// built site (web/) with a benchmark folder beside it (/bench/: the pages in
+// bench/site, TensorFlow.js from bench/tfjs/node_modules, and the 299×299
+// TF.js reference model of nn/testdata/tfjs/seed1_299 with its papscope
+// import), drives headless Chromium over it and prints one JSON line of
+// figures, then a table for people.
+//
+// papscope is timed through its Web Worker with the page's message protocol;
+// TensorFlow.js runs the same network with the same weights on its wasm and
+// cpu backends in the same browser. Both classify the same pixels, and bench
+// fails when their probabilities differ by more than 1e-4.
+//
+// Run it from the repository root after make build and npm ci in bench/tfjs
+// (make bench does both).
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"image/color"
+	"image/png"
+	"io"
+	"maps"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/heapprofiler"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"papscope/serve"
+)
+
+// maxProbDiff is the largest difference between papscope's and TF.js's
+// probabilities that still counts as the same computation.
+const maxProbDiff = 1e-4
+
+// chromiumFlags are the flags DESIGN.md fixes for headless Chromium run as
+// root, and gc() for the workers, to collect garbage before measuring.
+var chromiumFlags = map[string]any{
+	"headless": true, "no-sandbox": true, "disable-gpu": true, "disable-quic": true, "no-first-run": true,
+	"disable-background-networking": true, "disable-component-update": true, "disable-sync": true,
+	"js-flags": "--expose-gc",
+}
+
+// readyMarker runs before any page script: it keeps the page's uncaught
+// errors in window.__errors, and it records performance.now() (the
+// milliseconds since navigation started) when the body's data-state becomes
+// "ready", as both papscope's page and the benchmark pages set it.
+const readyMarker = `window.__errors = [];
+addEventListener('error', (e) => window.__errors.push(e.message + ' (' + e.filename + ':' + e.lineno + ')'));
+addEventListener('unhandledrejection', (e) => window.__errors.push(String(e.reason)));
+new MutationObserver(() => {
+  const s = document.body && document.body.dataset.state;
+  if (s === 'ready' && !window.__readyAt) window.__readyAt = performance.now();
+  if (s === 'error') window.__readyAt = -1;
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-state']});`
+
+type config struct {
+	web, cli, work, chrome  string
+	warm, runs, batch, mem  int
+	cpuRuns, tfjsBatch      int
+	skipTFJSCPU, skipMemory bool
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.web, "web", "web", "the built site (make build)")
+	flag.StringVar(&c.cli, "cli", "bin/papscope", "the papscope CLI, to import the TF.js model")
+	flag.StringVar(&c.work, "work", "build/bench", "scratch folder for the benchmark pages and model")
+	flag.StringVar(&c.chrome, "chrome", "", "Chromium binary (default $CHROME, else chromium on PATH)")
+	flag.IntVar(&c.warm, "warm", 3, "untimed warm-up classifications before the latency runs")
+	flag.IntVar(&c.runs, "runs", 15, "timed single-image classifications")
+	flag.IntVar(&c.batch, "batch", 16, "images in the throughput runs")
+	flag.IntVar(&c.mem, "mem", 200, "classifications in the memory run")
+	flag.IntVar(&c.cpuRuns, "tfjs-cpu-runs", 2, "timed TF.js cpu-backend images (about 6.5 s each), after one warm-up")
+	flag.IntVar(&c.tfjsBatch, "tfjs-batch", 16, "images in the TF.js wasm batch")
+	flag.BoolVar(&c.skipTFJSCPU, "no-tfjs-cpu", false, "skip the TF.js cpu backend")
+	flag.BoolVar(&c.skipMemory, "no-mem", false, "skip the memory run")
+	flag.Parse()
+	if err := run(c); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// Result is the JSON line.
+type Result struct {
+	Machine  string `json:"machine"`
+	Chromium string `json:"chromium"`
+	Cores    int    `json:"cores"`
+	Input    string `json:"input"`
+	// The load average when the benchmark started and ended: other work on
+	// the machine skews every figure, the pool's above all.
+	LoadBefore float64 `json:"load_avg_1m_before"`
+	LoadAfter  float64 `json:"load_avg_1m_after"`
+
+	LatencyMedian float64 `json:"latency_ms_median"`
+	LatencyMin    float64 `json:"latency_ms_min"`
+	LatencyMax    float64 `json:"latency_ms_max"`
+	LatencyRuns   int     `json:"latency_runs"`
+	LatencyWarm   int     `json:"latency_warmups"`
+	// Shares of the mean round trip: the worker's phases, and the rest
+	// (posting, JSON and the message back).
+	ShareCopy       float64 `json:"share_copy"`
+	SharePreprocess float64 `json:"share_preprocess"`
+	ShareForward    float64 `json:"share_forward"`
+	ShareGradCAM    float64 `json:"share_gradcam"`
+	ShareMessaging  float64 `json:"share_messaging"`
+	ForwardMedian   float64 `json:"forward_ms_median"`
+	CopyMean        float64 `json:"copy_ms_mean"`
+	PreprocessMean  float64 `json:"preprocess_ms_mean"`
+	GradCAMMean     float64 `json:"gradcam_ms_mean"`
+
+	ReadyCold    float64 `json:"ready_cold_ms"`
+	ReadyRepeat  float64 `json:"ready_repeat_ms"`
+	BytesCold    int64   `json:"bytes_cold"`
+	BytesColdAll int64   `json:"bytes_cold_with_sw_install"`
+	// What the cold visit's bytes were: the wasm, the weights, the gallery's sample images.
+	BytesColdWasm    int64         `json:"bytes_cold_wasm"`
+	BytesColdWeights int64         `json:"bytes_cold_weights"`
+	BytesColdSamples int64         `json:"bytes_cold_samples"`
+	BytesRepeat      int64         `json:"bytes_repeat"`
+	PoolWorkers      int           `json:"pool_workers"`
+	PoolRate         float64       `json:"pool_images_per_s"`
+	SingleRate       float64       `json:"single_images_per_s"`
+	PoolSpeedup      float64       `json:"pool_speedup"`
+	MemAfter1        int64         `json:"mem_after_1_bytes"`
+	MemAfterN        int64         `json:"mem_after_200_bytes"`
+	HeapAfter1       int64         `json:"js_heap_after_1_bytes"`
+	HeapAfterN       int64         `json:"js_heap_after_200_bytes"`
+	MemRuns          int           `json:"mem_runs"`
+	MemCurve         map[int]int64 `json:"mem_curve_bytes"` // wasm linear memory after n images
+	WasmBytes        int64         `json:"wasm_bytes"`
+	WasmGzipBytes    int64         `json:"wasm_gzip_bytes"`
+	WeightsBytes     int64         `json:"weights_bytes"`
+
+	TFJSVersion       string  `json:"tfjs_version"`
+	TFJSSIMD          bool    `json:"tfjs_wasm_simd"`
+	TFJSThreads       bool    `json:"tfjs_wasm_threads"`
+	TFJSCPUMedian     float64 `json:"tfjs_cpu_latency_ms_median"`
+	TFJSWasmMedian    float64 `json:"tfjs_wasm_latency_ms_median"`
+	TFJSWasmMin       float64 `json:"tfjs_wasm_latency_ms_min"`
+	TFJSWasmRate      float64 `json:"tfjs_wasm_images_per_s"`
+	TFJSReadyCold     float64 `json:"tfjs_ready_cold_ms"`
+	TFJSReadyRepeat   float64 `json:"tfjs_ready_repeat_ms"`
+	TFJSBytesCold     int64   `json:"tfjs_bytes_cold"`
+	TFJSMaxAbsDiff    float64 `json:"tfjs_max_abs_diff"`
+	RatioLatencyWasm  float64 `json:"ratio_latency_vs_tfjs_wasm"`
+	RatioLatencyCPU   float64 `json:"ratio_latency_vs_tfjs_cpu"`
+	RatioThroughput   float64 `json:"ratio_pool_throughput_vs_tfjs_wasm"`
+	RatioBytes        float64 `json:"ratio_bytes_cold_vs_tfjs"`
+	RatioReadyCold    float64 `json:"ratio_ready_cold_vs_tfjs"`
+	RatioReadyRepeat  float64 `json:"ratio_ready_repeat_vs_tfjs"`
+	NodeReferenceDiff float64 `json:"node_reference_max_abs_diff"`
+}
+
+func run(c config) error {
+	chrome, err := findChromium(c.chrome)
+	if err != nil {
+		return err
+	}
+	web, err := filepath.Abs(c.web)
+	if err != nil {
+		return err
+	}
+	site := filepath.Join(c.work, "site")
+	expected, err := prepare(c, site)
+	if err != nil {
+		return fmt.Errorf("prepare %s: %w", site, err)
+	}
+
+	var r Result
+	r.Machine = machine()
+	r.Input = "299x299"
+	r.LoadBefore = loadAverage()
+	if r.WasmBytes, r.WasmGzipBytes, err = sizes(filepath.Join(web, "papscope.wasm")); err != nil {
+		return err
+	}
+	st, err := os.Stat(filepath.Join(site, "model", "papscope299.safetensors"))
+	if err != nil {
+		return err
+	}
+	r.WeightsBytes = st.Size()
+
+	siteH, err := serve.New(web)
+	if err != nil {
+		return err
+	}
+	defer siteH.Close()
+	benchH, err := serve.New(site)
+	if err != nil {
+		return err
+	}
+	defer benchH.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/", siteH)
+	mux.Handle("/bench/", http.StripPrefix("/bench", benchH))
+	cnt := &counter{next: mux}
+	srv := httptest.NewServer(cnt) // 127.0.0.1, a free port
+	defer srv.Close()
+
+	tmp, err := os.MkdirTemp("", "papscope-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	// 1. The real page: a cold visit in a fresh profile, then a repeat visit
+	// that the service worker serves.
+	step("cold and repeat visits of the page")
+	err = withBrowser(chrome, filepath.Join(tmp, "visits"), 5*time.Minute, func(ctx context.Context) error {
+		var err error
+		if r.Chromium, err = chromiumVersion(ctx); err != nil {
+			return err
+		}
+		var files []served
+		if r.ReadyCold, files, err = visit(ctx, cnt, srv.URL+"/"); err != nil {
+			return fmt.Errorf("cold visit: %w", err)
+		}
+		r.BytesCold = sum(files)
+		for _, f := range files {
+			switch {
+			case strings.HasSuffix(f.path, ".wasm"):
+				r.BytesColdWasm += f.bytes
+			case strings.HasSuffix(f.path, ".safetensors"):
+				r.BytesColdWeights += f.bytes
+			case strings.HasPrefix(f.path, "/samples/"):
+				r.BytesColdSamples += f.bytes
+			}
+		}
+		if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`navigator.serviceWorker.controller !== null`,
+			chromedp.WithPollingTimeout(time.Minute))); err != nil {
+			return fmt.Errorf("the service worker never took control: %w", err)
+		}
+		cnt.quiet(time.Second)
+		r.BytesColdAll = cnt.total()
+		if r.ReadyRepeat, _, err = visit(ctx, cnt, srv.URL+"/"); err != nil {
+			return fmt.Errorf("repeat visit: %w", err)
+		}
+		cnt.quiet(500 * time.Millisecond)
+		r.BytesRepeat = cnt.total()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	// 2. papscope's worker and TF.js, in one fresh profile.
+	var pap papFigures
+	var tfj tfjsFigures
+	err = withBrowser(chrome, filepath.Join(tmp, "bench"), 15*time.Minute, func(ctx context.Context) error {
+		step("papscope: latency, throughput, memory")
+		if err := benchPapscope(ctx, c, srv.URL, &pap); err != nil {
+			return fmt.Errorf("papscope: %w", err)
+		}
+		step("TensorFlow.js: visits, wasm and cpu backends")
+		if err := benchTFJS(ctx, c, cnt, srv.URL, &tfj); err != nil {
+			return fmt.Errorf("TF.js: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	r.LoadAfter = loadAverage()
+	fill(&r, c, pap, tfj, expected)
+	line, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	fmt.Println(string(line))
+	printTable(os.Stdout, r, pap, tfj)
+	if !(r.TFJSMaxAbsDiff <= maxProbDiff) {
+		return fmt.Errorf("papscope and TF.js disagree: max |Δp| = %.3g > %g — this benchmark compares two different computations", r.TFJSMaxAbsDiff, maxProbDiff)
+	}
+	return nil
+}
+
+// step says what the benchmark is doing, on stderr.
+func step(s string) { fmt.Fprintf(os.Stderr, "bench: %s …\n", s) }
+
+// prepare fills site with the benchmark pages, TF.js and the 299×299 model,
+// and returns the reference probabilities TF.js computed in Node.
+func prepare(c config, site string) ([][]float64, error) {
+	if err := os.RemoveAll(site); err != nil {
+		return nil, err
+	}
+	for _, d := range []string{"tfjs", "model"} {
+		if err := os.MkdirAll(filepath.Join(site, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	pages, err := filepath.Glob(filepath.Join("bench", "site", "*"))
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pages {
+		if err := copyFile(filepath.Join(site, filepath.Base(p)), p); err != nil {
+			return nil, err
+		}
+	}
+	nm := filepath.Join("bench", "tfjs", "node_modules", "@tensorflow")
+	wasmDist := filepath.Join(nm, "tfjs-backend-wasm", "dist")
+	for _, p := range []string{
+		filepath.Join(nm, "tfjs", "dist", "tf.es2017.min.js"),
+		filepath.Join(wasmDist, "tf-backend-wasm.es2017.min.js"),
+		filepath.Join(wasmDist, "tfjs-backend-wasm.wasm"),
+		filepath.Join(wasmDist, "tfjs-backend-wasm-simd.wasm"),
+		filepath.Join(wasmDist, "tfjs-backend-wasm-threaded-simd.wasm"),
+	} {
+		if err := copyFile(filepath.Join(site, "tfjs", filepath.Base(p)), p); err != nil {
+			return nil, fmt.Errorf("%w (run npm ci in bench/tfjs)", err)
+		}
+	}
+	ref := filepath.Join("nn", "testdata", "tfjs", "seed1_299")
+	files, err := filepath.Glob(filepath.Join(ref, "*"))
+	if err != nil {
+		return nil, err
+	}
+	model := filepath.Join(site, "model")
+	for _, p := range files {
+		name := filepath.Base(p)
+		switch {
+		case name == "model.json" || strings.HasSuffix(name, ".bin"):
+			if err := copyFile(filepath.Join(model, name), p); err != nil {
+				return nil, err
+			}
+		case strings.HasSuffix(name, ".png"):
+			if err := writeRGBA(filepath.Join(model, strings.TrimSuffix(name, ".png")+".rgba"), p); err != nil {
+				return nil, err
+			}
+		}
+	}
+	cmd := exec.Command(c.cli, "import", "-format", "tfjs", "-o", filepath.Join(model, "papscope299.safetensors"), filepath.Join(model, "model.json"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("%s import: %v\n%s", c.cli, err, out)
+	}
+	data, err := os.ReadFile(filepath.Join(ref, "expected.json"))
+	if err != nil {
+		return nil, err
+	}
+	var exp struct {
+		Inputs []struct {
+			File  string    `json:"file"`
+			Probs []float64 `json:"probs"`
+		} `json:"inputs"`
+	}
+	if err := json.Unmarshal(data, &exp); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(ref, "expected.json"), err)
+	}
+	probs := make([][]float64, len(exp.Inputs))
+	for i, in := range exp.Inputs {
+		if in.File != fmt.Sprintf("input_%d.png", i) {
+			return nil, fmt.Errorf("expected.json: input %d is %s", i, in.File)
+		}
+		probs[i] = in.Probs
+	}
+	return probs, nil
+}
+
+func copyFile(dst, src string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, data, 0o644)
+}
+
+// writeRGBA decodes a PNG into raw non-premultiplied RGBA bytes, as a canvas gives them.
+func writeRGBA(dst, src string) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", src, err)
+	}
+	b := img.Bounds()
+	pix := make([]byte, 0, b.Dx()*b.Dy()*4)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+			pix = append(pix, c.R, c.G, c.B, c.A)
+		}
+	}
+	if b.Dx() != 299 || b.Dy() != 299 {
+		return fmt.Errorf("%s is %v, want 299×299", src, b.Size())
+	}
+	return os.WriteFile(dst, pix, 0o644)
+}
+
+// sizes returns a file's size, raw and gzipped at the best compression.
+func sizes(path string) (raw, gz int64, err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w (run make build)", err)
+	}
+	var buf bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if _, err := w.Write(data); err != nil {
+		return 0, 0, err
+	}
+	if err := w.Close(); err != nil {
+		return 0, 0, err
+	}
+	return int64(len(data)), int64(buf.Len()), nil
+}
+
+// machine names the machine: its CPU model and core count.
+func machine() string {
+	cpu := "unknown CPU"
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %d cores", cpu, goruntime.NumCPU())
+}
+
+// loadAverage returns the 1-minute load average, or -1 where /proc/loadavg is missing.
+func loadAverage() float64 {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	var l float64
+	if _, err := fmt.Sscan(string(data), &l); err != nil {
+		return -1
+	}
+	return l
+}
+
+// ------------------------------------------------------------ server
+
+// counter counts the body bytes the server sends (compressed when gzipped),
+// per request, and when the last response ended.
+type counter struct {
+	next http.Handler
+	mu   sync.Mutex
+	reqs []served
+	last time.Time
+}
+
+type served struct {
+	path  string
+	bytes int64
+}
+
+type countingWriter struct {
+	http.ResponseWriter
+	n int64
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(p)
+	w.n += int64(n)
+	return n, err
+}
+
+func (c *counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cw := &countingWriter{ResponseWriter: w}
+	c.next.ServeHTTP(cw, r)
+	c.mu.Lock()
+	c.reqs = append(c.reqs, served{r.URL.Path, cw.n})
+	c.last = time.Now()
+	c.mu.Unlock()
+}
+
+func (c *counter) reset() {
+	c.mu.Lock()
+	c.reqs = nil
+	c.mu.Unlock()
+}
+
+// total is every byte sent since the last reset.
+func (c *counter) total() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var n int64
+	for _, r := range c.reqs {
+		n += r.bytes
+	}
+	return n
+}
+
+// unique returns each path once, with the most bytes any of its responses
+// carried: what a page needs, without the copies its service worker fetches
+// again to cache them (or a request the browser gave up on).
+func (c *counter) unique() []served {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at := map[string]int{}
+	var out []served
+	for _, r := range c.reqs {
+		i, ok := at[r.path]
+		if !ok {
+			at[r.path] = len(out)
+			out = append(out, r)
+		} else if r.bytes > out[i].bytes {
+			out[i].bytes = r.bytes
+		}
+	}
+	return out
+}
+
+func sum(files []served) int64 {
+	var n int64
+	for _, f := range files {
+		n += f.bytes
+	}
+	return n
+}
+
+// quiet waits until no response has ended for d (at most 30 s).
+func (c *counter) quiet(d time.Duration) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		idle := time.Since(c.last)
+		c.mu.Unlock()
+		if idle >= d {
+			return
+		}
+		time.Sleep(d - idle)
+	}
+}
+
+// ------------------------------------------------------------ browser
+
+func findChromium(flagValue string) (string, error) {
+	for _, c := range []string{flagValue, os.Getenv("CHROME")} {
+		if c != "" {
+			return exec.LookPath(c)
+		}
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("no Chromium: install it (make chromium, or apt-get install -y chromium) or set CHROME")
+}
+
+// withBrowser runs f in a tab of a fresh headless Chromium with its own profile.
+func withBrowser(chrome, profile string, timeout time.Duration, f func(ctx context.Context) error) error {
+	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(chrome), chromedp.UserDataDir(profile)}
+	for k, v := range chromiumFlags {
+		opts = append(opts, chromedp.Flag(k, v))
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument,
+		page.AddScriptToEvaluateOnNewDocumentParams{Source: readyMarker}); err != nil {
+		return fmt.Errorf("start %s: %w", chrome, err)
+	}
+	ctx, cancelT := context.WithTimeout(ctx, timeout)
+	defer cancelT()
+	return f(ctx)
+}
+
+func chromiumVersion(ctx context.Context) (string, error) {
+	v, err := chromedp.CallBrowser(ctx, browser.GetVersion, cdp.Empty{})
+	return v.Product, err
+}
+
+// visit opens url and waits until its page is ready. It returns the
+// milliseconds from the start of the navigation and the files the server sent
+// until then, each counted once.
+func visit(ctx context.Context, cnt *counter, url string) (float64, []served, error) {
+	cnt.reset()
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		return 0, nil, err
+	}
+	at, err := chromedp.Run(ctx, chromedp.Poll[float64](`window.__readyAt`,
+		chromedp.WithPollingTimeout(3*time.Minute), chromedp.WithPollingInterval(5*time.Millisecond)))
+	files := cnt.unique()
+	if err != nil {
+		return 0, nil, err
+	}
+	if at < 0 {
+		msg, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`String(window.papBenchError || window.tfBenchError || document.getElementById('status')?.textContent || '') + '; uncaught: ' + window.__errors.join('; ')`))
+		return 0, nil, fmt.Errorf("%s: the page failed: %s", url, msg)
+	}
+	return at, files, nil
+}
+
+// eval evaluates a JavaScript expression, awaiting it when it is a promise,
+// and unmarshals its JSON value into out.
+func eval(ctx context.Context, expr string, out any) error {
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => JSON.stringify(await (`+expr+`)))()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return fmt.Errorf("%s: %w", expr, err)
+	}
+	if err := json.Unmarshal([]byte(raw), out); err != nil {
+		return fmt.Errorf("%s: %w", expr, err)
+	}
+	return nil
+}
+
+// ------------------------------------------------------------ papscope
+
+type timing struct {
+	Copy       float64 `json:"copy"`
+	Preprocess float64 `json:"preprocess"`
+	Forward    float64 `json:"forward"`
+	CAM        float64 `json:"cam"`
+}
+
+type rate struct {
+	Workers    int     `json:"workers"`
+	Images     int     `json:"images"`
+	Ms         float64 `json:"ms"`
+	ImagesPerS float64 `json:"images_per_s"`
+}
+
+type papFigures struct {
+	Cores   int
+	Latency struct {
+		Ms     []float64 `json:"ms"`
+		Timing []timing  `json:"timing"`
+	}
+	Probs  [][]float64
+	Single rate
+	Pool   rate
+	Memory struct {
+		Count                  int
+		WasmAfter1, WasmAfterN int64         // the worker's linear memory
+		Curve                  map[int]int64 // the worker's linear memory after so many images
+		HeapAfter1, HeapAfterN int64         // the JS heaps of the page and its workers
+	}
+}
+
+func benchPapscope(ctx context.Context, c config, base string, f *papFigures) error {
+	if _, _, err := visit(ctx, &counter{}, base+"/bench/bench.html"); err != nil {
+		return err
+	}
+	if err := eval(ctx, `papBench.cores`, &f.Cores); err != nil {
+		return err
+	}
+	if err := eval(ctx, fmt.Sprintf(`papBench.latency(%d, %d)`, c.warm, c.runs), &f.Latency); err != nil {
+		return err
+	}
+	if err := eval(ctx, `papBench.probs()`, &f.Probs); err != nil {
+		return err
+	}
+	if err := eval(ctx, fmt.Sprintf(`papBench.throughput(1, %d)`, c.batch), &f.Single); err != nil {
+		return err
+	}
+	if err := eval(ctx, fmt.Sprintf(`papBench.throughput(%d, %d)`, f.Cores, c.batch), &f.Pool); err != nil {
+		return err
+	}
+	if !c.skipMemory {
+		m := &f.Memory
+		var err error
+		if err = eval(ctx, `papBench.memStart()`, &m.WasmAfter1); err != nil {
+			return err
+		}
+		if m.HeapAfter1, err = jsHeaps(ctx); err != nil {
+			return err
+		}
+		// Checkpoints on the way show whether growth levels off (the Go heap
+		// finding its size) or goes on (a leak).
+		m.Curve = map[int]int64{1: m.WasmAfter1}
+		done := 1
+		for _, at := range []int{10, 50, 100, 150, c.mem} {
+			if at <= done || at > c.mem {
+				continue
+			}
+			if err = eval(ctx, fmt.Sprintf(`papBench.memMore(%d)`, at-done), &m.WasmAfterN); err != nil {
+				return err
+			}
+			m.Curve[at], done = m.WasmAfterN, at
+		}
+		if m.HeapAfterN, err = jsHeaps(ctx); err != nil {
+			return err
+		}
+		if err = eval(ctx, `papBench.memEnd()`, &m.Count); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// jsHeaps collects garbage in the page and each of its workers and returns
+// the sum of their used JavaScript heaps.
+func jsHeaps(ctx context.Context) (int64, error) {
+	heap := func(ctx context.Context) (int64, error) {
+		if _, err := chromedp.Call(ctx, heapprofiler.CollectGarbage, cdp.Empty{}); err != nil {
+			return 0, err
+		}
+		u, err := chromedp.Call(ctx, runtime.GetHeapUsage, cdp.Empty{})
+		return int64(u.UsedSize), err
+	}
+	total, err := heap(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("page heap: %w", err)
+	}
+	infos, err := chromedp.Targets(ctx)
+	if err != nil {
+		return 0, err
+	}
+	workers := 0
+	for _, info := range infos {
+		if info.Type != "worker" {
+			continue
+		}
+		wctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID), chromedp.WithDetachOnCancel())
+		n, err := heap(wctx)
+		cancel()
+		if err != nil {
+			return 0, fmt.Errorf("worker %s heap: %w", info.URL, err)
+		}
+		total += n
+		workers++
+	}
+	if workers == 0 {
+		return 0, errors.New("no worker targets: the workers' heaps were not measured")
+	}
+	return total, nil
+}
+
+// ------------------------------------------------------------ TF.js
+
+type tfjsLatency struct {
+	Backend string      `json:"backend"`
+	Ms      []float64   `json:"ms"`
+	Probs   [][]float64 `json:"probs"`
+}
+
+type tfjsFigures struct {
+	Info struct {
+		Version   string   `json:"version"`
+		Backend   string   `json:"backend"`
+		SIMD      bool     `json:"simd"`
+		Threads   bool     `json:"threads"`
+		Isolated  bool     `json:"cross_origin_isolated"`
+		WasmFiles []string `json:"wasm_files"`
+	}
+	ReadyCold, ReadyRepeat float64
+	BytesCold              int64
+	Wasm, CPU              tfjsLatency
+	Batch                  rate
+}
+
+func benchTFJS(ctx context.Context, c config, cnt *counter, base string, f *tfjsFigures) error {
+	url := base + "/bench/tfjs.html"
+	var err error
+	var files []served
+	if f.ReadyCold, files, err = visit(ctx, cnt, url); err != nil {
+		return fmt.Errorf("cold visit: %w", err)
+	}
+	f.BytesCold = sum(files)
+	if f.ReadyRepeat, _, err = visit(ctx, cnt, url); err != nil {
+		return fmt.Errorf("repeat visit: %w", err)
+	}
+	if err := eval(ctx, `tfBench.info()`, &f.Info); err != nil {
+		return err
+	}
+	if err := eval(ctx, fmt.Sprintf(`tfBench.latency('wasm', %d, %d)`, c.warm, c.runs), &f.Wasm); err != nil {
+		return err
+	}
+	if err := eval(ctx, fmt.Sprintf(`tfBench.batch('wasm', %d)`, c.tfjsBatch), &f.Batch); err != nil {
+		return err
+	}
+	if !c.skipTFJSCPU {
+		if err := eval(ctx, fmt.Sprintf(`tfBench.latency('cpu', 1, %d)`, c.cpuRuns), &f.CPU); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ------------------------------------------------------------ figures
+
+func fill(r *Result, c config, p papFigures, t tfjsFigures, nodeRef [][]float64) {
+	r.Cores = p.Cores
+	ms := p.Latency.Ms
+	r.LatencyRuns, r.LatencyWarm = len(ms), c.warm
+	r.LatencyMedian, r.LatencyMin, r.LatencyMax = median(ms), round(slices.Min(ms), 2), round(slices.Max(ms), 2)
+	var sum, cp, pre, fwd, cam float64
+	fw := make([]float64, len(ms))
+	for i, v := range ms {
+		sum += v
+		tm := p.Latency.Timing[i]
+		cp, pre, fwd, cam = cp+tm.Copy, pre+tm.Preprocess, fwd+tm.Forward, cam+tm.CAM
+		fw[i] = tm.Forward
+	}
+	r.ShareCopy, r.SharePreprocess, r.ShareForward, r.ShareGradCAM = round(cp/sum, 4), round(pre/sum, 4), round(fwd/sum, 4), round(cam/sum, 4)
+	r.ShareMessaging = round(1-(cp+pre+fwd+cam)/sum, 4)
+	r.ForwardMedian = median(fw)
+	n := float64(len(ms))
+	r.CopyMean, r.PreprocessMean, r.GradCAMMean = round(cp/n, 3), round(pre/n, 3), round(cam/n, 3)
+
+	r.PoolWorkers = p.Pool.Workers
+	r.PoolRate, r.SingleRate = round(p.Pool.ImagesPerS, 3), round(p.Single.ImagesPerS, 3)
+	if r.SingleRate > 0 {
+		r.PoolSpeedup = round(r.PoolRate/r.SingleRate, 3)
+	}
+	r.MemRuns = p.Memory.Count
+	r.MemAfter1, r.MemAfterN, r.MemCurve = p.Memory.WasmAfter1, p.Memory.WasmAfterN, p.Memory.Curve
+	r.HeapAfter1, r.HeapAfterN = p.Memory.HeapAfter1, p.Memory.HeapAfterN
+
+	r.TFJSVersion, r.TFJSSIMD, r.TFJSThreads = t.Info.Version, t.Info.SIMD, t.Info.Threads
+	r.TFJSWasmMedian, r.TFJSWasmMin = median(t.Wasm.Ms), round(slices.Min(t.Wasm.Ms), 2)
+	if len(t.CPU.Ms) > 0 {
+		r.TFJSCPUMedian = median(t.CPU.Ms)
+		r.RatioLatencyCPU = round(r.LatencyMedian/r.TFJSCPUMedian, 4)
+	}
+	r.TFJSWasmRate = round(t.Batch.ImagesPerS, 3)
+	r.TFJSReadyCold, r.TFJSReadyRepeat, r.TFJSBytesCold = round(t.ReadyCold, 1), round(t.ReadyRepeat, 1), t.BytesCold
+	r.RatioLatencyWasm = round(r.LatencyMedian/r.TFJSWasmMedian, 4)
+	r.RatioThroughput = round(r.PoolRate/r.TFJSWasmRate, 4)
+	// The TF.js page has no gallery: compare what each needs to classify.
+	r.RatioBytes = round(float64(r.BytesCold-r.BytesColdSamples)/float64(r.TFJSBytesCold), 4)
+	r.RatioReadyCold = round(r.ReadyCold/r.TFJSReadyCold, 4)
+	r.RatioReadyRepeat = round(r.ReadyRepeat/r.TFJSReadyRepeat, 4)
+	r.ReadyCold, r.ReadyRepeat = round(r.ReadyCold, 1), round(r.ReadyRepeat, 1)
+
+	// Same computation: every input on every TF.js backend run against papscope.
+	r.TFJSMaxAbsDiff = math.Inf(1)
+	if len(p.Probs) > 0 && len(t.Wasm.Probs) == len(p.Probs) {
+		r.TFJSMaxAbsDiff = maxDiff(p.Probs, t.Wasm.Probs)
+		if len(t.CPU.Probs) > 0 {
+			r.TFJSMaxAbsDiff = math.Max(r.TFJSMaxAbsDiff, maxDiff(p.Probs[:len(t.CPU.Probs)], t.CPU.Probs))
+		}
+	}
+	r.NodeReferenceDiff = maxDiff(p.Probs, nodeRef)
+}
+
+func maxDiff(a, b [][]float64) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	d := 0.0
+	for i := range a {
+		if len(a[i]) != len(b[i]) {
+			return math.Inf(1)
+		}
+		for j := range a[i] {
+			d = math.Max(d, math.Abs(a[i][j]-b[i][j]))
+		}
+	}
+	return d
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return round(s[n/2], 2)
+	}
+	return round((s[n/2-1]+s[n/2])/2, 2)
+}
+
+func round(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}
+
+func printTable(w io.Writer, r Result, p papFigures, t tfjsFigures) {
+	fmt.Fprintf(w, "\npapscope browser benchmark — %s, %s, %s input (load average %.2f before, %.2f after)\n\n",
+		r.Machine, r.Chromium, r.Input, r.LoadBefore, r.LoadAfter)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k string, v ...any) { fmt.Fprintf(tw, "%s\t%s\n", k, fmt.Sprint(v...)) }
+	mb := func(b int64) string { return fmt.Sprintf("%.2f MB", float64(b)/1e6) }
+	pct := func(f float64) string { return fmt.Sprintf("%.1f %%", 100*f) }
+	row("warm latency (worker round trip, with Grad-CAM)", fmt.Sprintf("median %.1f ms, min %.1f, max %.1f (%d runs after %d warm-ups)",
+		r.LatencyMedian, r.LatencyMin, r.LatencyMax, r.LatencyRuns, r.LatencyWarm))
+	row("  copy / preprocess / forward / Grad-CAM / messaging", fmt.Sprintf("%s / %s / %s / %s / %s",
+		pct(r.ShareCopy), pct(r.SharePreprocess), pct(r.ShareForward), pct(r.ShareGradCAM), pct(r.ShareMessaging)))
+	row("  copy, preprocess, Grad-CAM (mean); forward (median)", fmt.Sprintf("%.2f ms, %.2f ms, %.2f ms; %.1f ms", r.CopyMean, r.PreprocessMean, r.GradCAMMean, r.ForwardMedian))
+	row("throughput, 1 worker", fmt.Sprintf("%.2f images/s", r.SingleRate))
+	row(fmt.Sprintf("throughput, pool of %d workers", r.PoolWorkers), fmt.Sprintf("%.2f images/s (%.2f× one worker)", r.PoolRate, r.PoolSpeedup))
+	row("ready, cold visit", fmt.Sprintf("%.0f ms, %s (%s with the service worker's install)", r.ReadyCold, mb(r.BytesCold), mb(r.BytesColdAll)))
+	row("  of which papscope.wasm, weights, gallery samples", fmt.Sprintf("%s, %s, %s", mb(r.BytesColdWasm), mb(r.BytesColdWeights), mb(r.BytesColdSamples)))
+	row("ready, repeat visit (service worker)", fmt.Sprintf("%.0f ms, %d bytes", r.ReadyRepeat, r.BytesRepeat))
+	row(fmt.Sprintf("wasm memory after 1 / %d images", r.MemRuns), fmt.Sprintf("%s / %s", mb(r.MemAfter1), mb(r.MemAfterN)))
+	var curve []string
+	for _, n := range slices.Sorted(maps.Keys(r.MemCurve)) {
+		curve = append(curve, fmt.Sprintf("%d: %.1f", n, float64(r.MemCurve[n])/1e6))
+	}
+	row("  wasm memory (MB) after n images", strings.Join(curve, ", "))
+	row(fmt.Sprintf("JS heap (page and workers) after 1 / %d images", r.MemRuns), fmt.Sprintf("%s / %s", mb(r.HeapAfter1), mb(r.HeapAfterN)))
+	row("papscope.wasm raw / gzip -9", fmt.Sprintf("%s / %s", mb(r.WasmBytes), mb(r.WasmGzipBytes)))
+	row("weights (safetensors)", mb(r.WeightsBytes))
+	row("", "")
+	row(fmt.Sprintf("TF.js %s wasm backend", r.TFJSVersion), fmt.Sprintf("median %.1f ms, min %.1f (SIMD %v, threads %v, cross-origin isolated %v)",
+		r.TFJSWasmMedian, r.TFJSWasmMin, r.TFJSSIMD, r.TFJSThreads, t.Info.Isolated))
+	row(fmt.Sprintf("TF.js wasm, batch of %d", t.Batch.Images), fmt.Sprintf("%.2f images/s", r.TFJSWasmRate))
+	if len(t.CPU.Ms) > 0 {
+		row("TF.js cpu backend", fmt.Sprintf("median %.0f ms (%d runs after 1 warm-up)", r.TFJSCPUMedian, len(t.CPU.Ms)))
+	}
+	row("TF.js ready, cold / repeat visit", fmt.Sprintf("%.0f ms, %s / %.0f ms", r.TFJSReadyCold, mb(r.TFJSBytesCold), r.TFJSReadyRepeat))
+	row("max |Δp| papscope vs TF.js (browser)", fmt.Sprintf("%.2g (limit %g); vs TF.js cpu in Node %.2g", r.TFJSMaxAbsDiff, maxProbDiff, r.NodeReferenceDiff))
+	row("", "")
+	row("papscope / TF.js wasm: latency", fmt.Sprintf("%.2f", r.RatioLatencyWasm))
+	if r.RatioLatencyCPU > 0 {
+		row("papscope / TF.js cpu: latency", fmt.Sprintf("%.3f", r.RatioLatencyCPU))
+	}
+	row("papscope pool / TF.js wasm batch: images/s", fmt.Sprintf("%.2f", r.RatioThroughput))
+	row("papscope (without gallery samples) / TF.js: cold bytes", fmt.Sprintf("%.2f", r.RatioBytes))
+	row("papscope / TF.js: cold ready, repeat ready", fmt.Sprintf("%.2f, %.2f", r.RatioReadyCold, r.RatioReadyRepeat))
+	tw.Flush()
+}

@@ -1,0 +1,33 @@
+// papscope benchmark worker: web/worker.js (the page's worker glue) plus one
+// probe. It runs the same papscope.wasm, so Go answers the same protocol
+// (wasm/main.go); a {probe: 'memory'} message is answered here with the size
+// of the module's linear memory, after a garbage collection when the browser
+// exposes gc (Chromium with --js-flags=--expose-gc).
+'use strict';
+importScripts('../wasm_exec.js');
+self.papscopeQueue = []; // messages that arrive before Go runs; Go drains them
+self.onmessage = (e) => {
+  if (e.data && e.data.boot) {
+    start(e.data.boot);
+    return;
+  }
+  self.papscopeQueue.push(e);
+};
+async function start(module) {
+  try {
+    const go = new Go();
+    const instance = await WebAssembly.instantiate(module, go.importObject);
+    go.run(instance); // Go installs its own onmessage before this returns
+    const goHandler = self.onmessage;
+    self.onmessage = (e) => {
+      if (e.data && e.data.probe === 'memory') {
+        if (typeof self.gc === 'function') self.gc();
+        self.postMessage({ probe: 'memory', wasm: instance.exports.mem.buffer.byteLength });
+        return;
+      }
+      goHandler(e);
+    };
+  } catch (err) {
+    self.postMessage({ msg: JSON.stringify({ kind: 'fatal', id: 0, error: 'worker: ' + (err && err.message ? err.message : err) }) });
+  }
+}
