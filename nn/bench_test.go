@@ -56,7 +56,8 @@ func BenchmarkPointwise74x74x128to128(b *testing.B) {
 		a[i] = float32(i%7) * 0.1
 	}
 	bp := packPanels(make([]float32, k*n), k, n)
-	ep := epilogue{bias: make([]float32, n), relu: true, scale: make([]float32, n), shift: make([]float32, n), residual: true}
+	ep := newEpilogue(make([]float32, n), make([]float32, n), make([]float32, n))
+	ep.residual = true
 	for b.Loop() {
 		gemm(dst, a, bp, m, k, n, &ep)
 	}
@@ -76,12 +77,12 @@ func BenchmarkConv1(b *testing.B) {
 	in := Dims{299, 299}
 	out, _ := featureDims(in)
 	n := out.Height * out.Width
-	src, cols, dst := make([]float32, 299*299*3), make([]float32, n*27), make([]float32, n*64)
+	src, cols, dst := make([]float32, 299*299*3), make([]float32, n*conv1K), make([]float32, n*64)
 	bp := packPanels(make([]float32, 27*64), 27, 64)
-	ep := epilogue{bias: make([]float32, 64), relu: true, scale: make([]float32, 64), shift: make([]float32, 64)}
+	ep := newEpilogue(make([]float32, 64), make([]float32, 64), make([]float32, 64))
 	for b.Loop() {
 		im2colConv1(cols, src, in.Width, out)
-		gemm(dst, cols, bp, n, 27, 64, &ep)
+		gemm(dst, cols, bp, n, conv1K, 64, &ep)
 	}
 	reportRate(b, 2*float64(n)*27*64)
 }

@@ -54,7 +54,7 @@ type sepconv struct {
 // params is the read-only, kernel-ready form of the weights, shared by clones.
 type params struct {
 	weights *Weights
-	conv1   [][panelWidth]float32 // packed panels of [27][64]
+	conv1   [][panelWidth]float32 // packed panels of [conv1K][64] (27 rows and zeros)
 	conv1Ep epilogue
 	sep1    sepconv
 	blocks  [numBlocks][2]sepconv
@@ -99,8 +99,8 @@ func NewModel(w *Weights) (*Model, error) {
 	p := &params{weights: w}
 	conv1, bn := w.Tensor("conv2d/kernel"), "batch_normalization"
 	p.conv1 = packPanels(conv1, 27, 64)
-	p.conv1Ep = epilogue{bias: w.Tensor("conv2d/bias"), relu: true}
-	p.conv1Ep.scale, p.conv1Ep.shift = bnAffine(w, bn)
+	scale, shift := bnAffine(w, bn)
+	p.conv1Ep = newEpilogue(w.Tensor("conv2d/bias"), scale, shift)
 	p.sep1 = newSepconv(w, "separable_conv2d", "", 64, 128)
 	for b := range numBlocks {
 		i := 1 + 2*b
@@ -155,11 +155,12 @@ func newSepconv(w *Weights, name, bn string, in, out int) sepconv {
 		depthwise: w.Tensor(name + "/depthwise_kernel"),
 		pointwise: packPanels(w.Tensor(name+"/pointwise_kernel"), in, out),
 		in:        in, out: out,
-		ep: epilogue{bias: w.Tensor(name + "/bias"), relu: true},
 	}
+	var scale, shift []float32
 	if bn != "" {
-		s.ep.scale, s.ep.shift = bnAffine(w, bn)
+		scale, shift = bnAffine(w, bn)
 	}
+	s.ep = newEpilogue(w.Tensor(name+"/bias"), scale, shift)
 	return s
 }
 
@@ -194,10 +195,10 @@ func (m *Model) Forward(input []float32) (Output, error) {
 	n2 := m.pooled.Height * m.pooled.Width
 
 	// conv2d + ReLU + batch_normalization, as im2col and one GEMM.
-	cols := m.bufA[:n1*27]
+	cols := m.bufA[:n1*conv1K]
 	im2colConv1(cols, input, m.in.Width, m.conv1)
 	a1 := m.bufB[:n1*64]
-	gemm(a1, cols, p.conv1, n1, 27, 64, &p.conv1Ep)
+	gemm(a1, cols, p.conv1, n1, conv1K, 64, &p.conv1Ep)
 
 	// separable_conv2d (64→128) + ReLU, then max-pool into the block activations.
 	s1 := m.bufC[:n1*128]
