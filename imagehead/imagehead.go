@@ -4,18 +4,10 @@
 package imagehead
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"image"
-	_ "image/gif"  // register GIF
-	_ "image/jpeg" // register JPEG
-	_ "image/png"  // register PNG
 	"io"
 	"strings"
-
-	_ "golang.org/x/image/bmp"  // register BMP
-	_ "golang.org/x/image/webp" // register WebP
 )
 
 // MaxPixels is the largest decoded image the page accepts: 50 megapixels
@@ -47,16 +39,16 @@ func Read(prefix []byte, size int64) (Header, error) {
 	if size == 0 {
 		return Header{}, errors.New("empty file (0 bytes)")
 	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(prefix))
+	format, width, height, err := decodeConfig(prefix)
 	switch {
-	case errors.Is(err, image.ErrFormat):
+	case errors.Is(err, errFormat):
 		return Header{}, fmt.Errorf("not an image papscope can read (want %s)", Formats)
 	case err != nil && int64(len(prefix)) < size && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)):
 		return Header{}, ErrNeedMore
 	case err != nil:
 		return Header{}, fmt.Errorf("corrupt or truncated image (header unreadable): %w", err)
 	}
-	h := Header{Format: format, Width: cfg.Width, Height: cfg.Height}
+	h := Header{Format: format, Width: width, Height: height}
 	return h, CheckSize(h.Format, h.Width, h.Height)
 }
 
