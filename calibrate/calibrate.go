@@ -66,6 +66,23 @@ func FitTemperature(logits [][nn.NumClasses]float32, labels []int) (float64, err
 	return min(max(math.Exp((a+b)/2), MinTemperature), MaxTemperature), nil
 }
 
+// Temperature returns the temperature to calibrate with, and the fit it came
+// from (FitTemperature). A fit at either end of the search range means the
+// NLL has no minimum inside it — on examples the network classifies without
+// error and with margin it keeps falling as T → 0, which would only make the
+// probabilities more extreme — so the temperature is not identifiable from
+// these examples and Temperature returns 1, the network's own.
+func Temperature(logits [][nn.NumClasses]float32, labels []int) (use, fitted float64, err error) {
+	fitted, err = FitTemperature(logits, labels)
+	if err != nil {
+		return 0, 0, err
+	}
+	if fitted <= MinTemperature*1.001 || fitted >= MaxTemperature/1.001 {
+		return 1, fitted, nil
+	}
+	return fitted, fitted, nil
+}
+
 // NLL returns the mean negative log-likelihood of labels under
 // softmax(logits / temperature), computed stably in float64.
 func NLL(logits [][nn.NumClasses]float32, labels []int, temperature float64) float64 {

@@ -89,6 +89,39 @@ func TestFitTemperatureRange(t *testing.T) {
 	}
 }
 
+func TestTemperatureKeepsOneWhenTheFitHitsTheRange(t *testing.T) {
+	separated := [][nn.NumClasses]float32{{5, 0, 0, 0}, {0, 5, 0, 0}, {0, 0, 0, 5}}
+	noisy, noisyLabels := calibratedSet(20000, 2.5, 25)
+	for _, tc := range []struct {
+		name       string
+		logits     [][nn.NumClasses]float32
+		labels     []int
+		wantUse    float64 // 0: the fit itself
+		wantFitted float64 // 0: inside the range
+	}{
+		{"all right with margin", separated, []int{0, 1, 3}, 1, MinTemperature},
+		{"all wrong", separated, []int{1, 2, 0}, 1, MaxTemperature},
+		{"overconfident network", noisy, noisyLabels, 0, 0},
+	} {
+		use, fitted, err := Temperature(tc.logits, tc.labels)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if tc.wantFitted != 0 && math.Abs(fitted-tc.wantFitted) > 0.001*tc.wantFitted {
+			t.Errorf("%s: fitted %g, want %g", tc.name, fitted, tc.wantFitted)
+		}
+		if tc.wantUse != 0 && use != tc.wantUse {
+			t.Errorf("%s: use %g, want %g", tc.name, use, tc.wantUse)
+		}
+		if tc.wantUse == 0 && (use != fitted || math.Abs(use-2.5) > 0.05*2.5) {
+			t.Errorf("%s: use %g, fitted %g, want the fit near 2.5", tc.name, use, fitted)
+		}
+	}
+	if _, _, err := Temperature(nil, nil); err == nil {
+		t.Error("no examples: no error")
+	}
+}
+
 func TestFitTemperatureErrors(t *testing.T) {
 	nan := float32(math.NaN())
 	tests := []struct {

@@ -273,18 +273,11 @@ func calibrated(w *nn.Weights, trainSet, valSet, testSet []dataset.Item, workers
 	if err != nil {
 		return nil, fmt.Errorf("calibration on the training split: %w", err)
 	}
-	fitted, err := calibrate.FitTemperature(val.logits, val.labels)
+	temperature, fitted, err := calibrate.Temperature(val.logits, val.labels)
 	if err != nil {
 		return nil, err
 	}
-	// A fit at the end of the search range means the validation NLL has no
-	// minimum inside it: on a split the network classifies without error and
-	// with margin, it falls all the way to T → 0, which would only make the
-	// probabilities more extreme. The temperature is then not identifiable
-	// from this split; keep the network's own (1).
-	temperature := fitted
-	if fitted <= calibrate.MinTemperature*1.001 || fitted >= calibrate.MaxTemperature/1.001 {
-		temperature = 1
+	if temperature != fitted {
 		fmt.Fprintf(stderr, "calibration: the validation loss keeps falling to temperature %.3g (the split is separated without error): temperature kept at 1\n", fitted)
 	}
 	means, precision, err := calibrate.FitOOD(tr.pooled, tr.labels)
