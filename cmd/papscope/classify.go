@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"image"
 	"io"
 	"runtime"
 	"slices"
@@ -99,25 +100,37 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 // classifyFiles classifies files on workers goroutines, each with its own
 // clone of model, and yields the results in the order of files.
 func classifyFiles(model *nn.Model, files []string, workers int) <-chan result {
-	slots := make([]chan result, len(files))
+	return classifyEach(model, len(files), workers, func(m *nn.Model, i int) result {
+		img, err := imagefile.Read(files[i])
+		if err != nil {
+			return result{err: err}
+		}
+		return classifyImage(m, files[i], img)
+	})
+}
+
+// classifyEach runs classify(m, i) for i in [0, n) on workers goroutines,
+// each with its own clone of model, and yields the results in order of i.
+func classifyEach(model *nn.Model, n, workers int, classify func(m *nn.Model, i int) result) <-chan result {
+	slots := make([]chan result, n)
 	for i := range slots {
 		slots[i] = make(chan result, 1)
 	}
 	jobs := make(chan int)
 	var wg sync.WaitGroup
-	for k := range min(workers, len(files)) {
+	for k := range min(workers, n) {
 		m := model
 		if k > 0 {
 			m = model.Clone()
 		}
 		wg.Go(func() {
 			for i := range jobs {
-				slots[i] <- classifyFile(m, files[i])
+				slots[i] <- classify(m, i)
 			}
 		})
 	}
 	go func() {
-		for i := range files {
+		for i := range n {
 			jobs <- i
 		}
 		close(jobs)
@@ -133,17 +146,14 @@ func classifyFiles(model *nn.Model, files []string, workers int) <-chan result {
 	return out
 }
 
-func classifyFile(m *nn.Model, path string) result {
-	img, err := imagefile.Read(path)
-	if err != nil {
-		return result{err: err}
-	}
+// classifyImage classifies img, named name in the result and its errors.
+func classifyImage(m *nn.Model, name string, img image.Image) result {
 	o, err := m.ClassifyImage(img)
 	if err != nil {
-		return result{err: fmt.Errorf("%s: %w", path, err)}
+		return result{err: fmt.Errorf("%s: %w", name, err)}
 	}
 	c := classification{
-		File: path, Top: nn.ClassNames()[o.Top()], Classes: nn.ClassNames(), Probs: o.Probs, Logits: o.Logits,
+		File: name, Top: nn.ClassNames()[o.Top()], Classes: nn.ClassNames(), Probs: o.Probs, Logits: o.Logits,
 		pooled: slices.Clone(o.Pooled[:]),
 	}
 	if o.OODAvailable {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sync"
 
 	"papscope/dataset"
 	"papscope/metrics"
@@ -47,36 +46,16 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "papscope eval: warning: %s\n", msg)
 	}
 
-	files := make([]string, len(d.Items))
-	for i, it := range d.Items {
-		files[i] = it.Path
+	f, err := forwardItems(model, d.Items, *workers, stderr)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *data, err)
 	}
-	var classes []int
-	var probs [][]float32
-	var scores []float64
-	failed, i := 0, 0
-	for r := range classifyFiles(model, files, *workers) {
-		if r.err != nil {
-			failed++
-			fmt.Fprintf(stderr, "papscope eval: skipping %v\n", r.err)
-		} else {
-			classes = append(classes, d.Items[i].Class)
-			probs = append(probs, append([]float32(nil), r.c.Probs[:]...))
-			if r.c.OODScore != nil {
-				scores = append(scores, float64(*r.c.OODScore))
-			}
-		}
-		i++
-	}
-	if len(probs) == 0 {
-		return fmt.Errorf("none of the %d images in %s could be classified", len(files), *data)
-	}
-	rep, err := metrics.Evaluate(classes, probs)
+	rep, err := metrics.Evaluate(f.labels, f.probs)
 	if err != nil {
 		return err
 	}
 	if *nOutliers > 0 {
-		if rep.OOD, err = evaluateOOD(model, scores, *nOutliers, *workers); err != nil {
+		if rep.OOD, err = evaluateOOD(model, f.scores, *nOutliers, *workers); err != nil {
 			return err
 		}
 	}
@@ -98,8 +77,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if failed > 0 {
-		fmt.Fprintf(stderr, "papscope eval: %d of %d images could not be read and were left out of the metrics\n", failed, len(files))
+	if f.skipped > 0 {
+		fmt.Fprintf(stderr, "papscope eval: %d of %d images could not be read and were left out of the metrics\n", f.skipped, len(d.Items))
 		return errSomeFailed
 	}
 	return nil
@@ -120,44 +99,27 @@ func evaluateOOD(model *nn.Model, in []float64, perKind, workers int) (*metrics.
 	names := make([]string, len(kinds))
 	out := make([][]float64, len(kinds))
 	for k, kind := range kinds {
-		names[k], out[k] = kind.String(), make([]float64, perKind)
+		names[k] = kind.String()
 	}
-	jobs := make(chan [2]int)
-	errs := make(chan error, workers)
-	var wg sync.WaitGroup
-	for k := range min(workers, perKind*len(kinds)) {
-		m := model
-		if k > 0 {
-			m = model.Clone()
+	var err error
+	i := 0
+	for r := range classifyEach(model, perKind*len(kinds), workers, func(m *nn.Model, j int) result {
+		kind, n := kinds[j/perKind], j%perKind
+		img, err := outliers.Render(kind, outlierSeed, n, 640, 480)
+		if err != nil {
+			return result{err: err}
 		}
-		wg.Go(func() {
-			for j := range jobs {
-				img, err := outliers.Render(kinds[j[0]], outlierSeed, j[1], 640, 480)
-				if err == nil {
-					var o nn.Output
-					if o, err = m.ClassifyImage(img); err == nil {
-						out[j[0]][j[1]] = float64(o.OODScore)
-						continue
-					}
-				}
-				select {
-				case errs <- fmt.Errorf("outlier %s %d: %w", kinds[j[0]], j[1], err):
-				default:
-				}
-			}
-		})
-	}
-	for k := range kinds {
-		for i := range perKind {
-			jobs <- [2]int{k, i}
+		return classifyImage(m, fmt.Sprintf("outlier %s %d", kind, n), img)
+	}) {
+		if r.err != nil && err == nil {
+			err = r.err // keep draining, so every worker finishes
+		} else if r.err == nil {
+			out[i/perKind] = append(out[i/perKind], float64(*r.c.OODScore))
 		}
+		i++
 	}
-	close(jobs)
-	wg.Wait()
-	select {
-	case err := <-errs:
+	if err != nil {
 		return nil, err
-	default:
 	}
 	return metrics.EvaluateOOD(w.Meta.OODThreshold, in, names, out)
 }

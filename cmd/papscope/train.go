@@ -201,14 +201,31 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	meta.Extra = map[string]string{"training_history": string(history)}
 
-	final, err := calibrated(res.Best, trainSet, valSet, testSet, *workers, meta.Extra, stderr)
+	final, fit, err := calibrated(res.Best, trainSet, valSet, *workers, stderr)
 	if err != nil {
 		return err
 	}
 	if len(testSet) > 0 {
-		rep, err := evaluateItems(final, testSet, *workers, stderr)
+		model, err := nn.NewModel(res.Best)
+		if err != nil {
+			return err
+		}
+		test, err := forwardItems(model, testSet, *workers, stderr)
 		if err != nil {
 			return fmt.Errorf("test split: %w", err)
+		}
+		rep, err := metrics.Evaluate(test.labels, test.probsAt(final.Meta.Temperature))
+		if err != nil {
+			return fmt.Errorf("test split: %w", err)
+		}
+		if fit != nil {
+			before, err := metrics.Evaluate(test.labels, test.probs)
+			if err != nil {
+				return fmt.Errorf("test split: %w", err)
+			}
+			fit["test_ece_before"], fit["test_ece_after"] = before.ECE, rep.ECE
+			fmt.Fprintf(stderr, "calibration: temperature %.4g; test ECE %.4f before, %.4f after; OOD threshold %.4g (%g quantile of validation)\n",
+				final.Meta.Temperature, before.ECE, rep.ECE, final.Meta.OODThreshold, OODQuantile)
 		}
 		js, err := json.Marshal(rep)
 		if err != nil {
@@ -221,6 +238,13 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		}
 	} else {
 		fmt.Fprintln(stderr, "papscope train: warning: the test split is empty: no held-out metrics in the weights")
+	}
+	if fit != nil {
+		js, err := json.Marshal(fit)
+		if err != nil {
+			return err
+		}
+		meta.Extra["calibration"] = string(js)
 	}
 	meta.Temperature, meta.OODThreshold = final.Meta.Temperature, final.Meta.OODThreshold
 	w, err := nn.NewWeights(meta, weightTensors(final))
@@ -257,32 +281,36 @@ const OODQuantile = 0.99
 
 // calibrated returns w with a softmax temperature fitted on the validation
 // split and out-of-distribution statistics fitted on the training split (the
-// threshold at the OODQuantile of the validation scores). It records the fit
-// in extra and reports the test split's calibration error before and after.
-// Without a validation split, w is returned as it is, with a warning.
-func calibrated(w *nn.Weights, trainSet, valSet, testSet []dataset.Item, workers int, extra map[string]string, stderr io.Writer) (*nn.Weights, error) {
+// threshold at the OODQuantile of the validation scores), and a record of the
+// fit. Without a validation split, w is returned as it is, with a warning and
+// no record.
+func calibrated(w *nn.Weights, trainSet, valSet []dataset.Item, workers int, stderr io.Writer) (*nn.Weights, map[string]any, error) {
 	if len(valSet) == 0 {
 		fmt.Fprintln(stderr, "papscope train: warning: no validation split: the weights carry no temperature and no out-of-distribution statistics")
-		return w, nil
+		return w, nil, nil
 	}
-	val, err := forwardItems(w, valSet, workers, stderr)
+	model, err := nn.NewModel(w)
 	if err != nil {
-		return nil, fmt.Errorf("calibration on the validation split: %w", err)
+		return nil, nil, err
 	}
-	tr, err := forwardItems(w, trainSet, workers, stderr)
+	val, err := forwardItems(model, valSet, workers, stderr)
 	if err != nil {
-		return nil, fmt.Errorf("calibration on the training split: %w", err)
+		return nil, nil, fmt.Errorf("calibration on the validation split: %w", err)
+	}
+	tr, err := forwardItems(model, trainSet, workers, stderr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("calibration on the training split: %w", err)
 	}
 	temperature, fitted, err := calibrate.Temperature(val.logits, val.labels)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if temperature != fitted {
 		fmt.Fprintf(stderr, "calibration: the validation loss keeps falling to temperature %.3g (the split is separated without error): temperature kept at 1\n", fitted)
 	}
 	means, precision, err := calibrate.FitOOD(tr.pooled, tr.labels)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	scores := make([]float64, len(val.pooled))
 	for i, x := range val.pooled {
@@ -290,11 +318,11 @@ func calibrated(w *nn.Weights, trainSet, valSet, testSet []dataset.Item, workers
 	}
 	threshold, err := calibrate.OODThreshold(scores, OODQuantile)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out, err := calibrate.Attach(w, temperature, means, precision, threshold)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fit := map[string]any{
 		"temperature":        temperature,
@@ -305,73 +333,7 @@ func calibrated(w *nn.Weights, trainSet, valSet, testSet []dataset.Item, workers
 		"ood_quantile":       OODQuantile,
 		"ood_fit_images":     len(tr.pooled),
 	}
-	if len(testSet) > 0 {
-		before, err := evaluateItems(w, testSet, workers, stderr)
-		if err != nil {
-			return nil, err
-		}
-		after, err := evaluateItems(out, testSet, workers, stderr)
-		if err != nil {
-			return nil, err
-		}
-		fit["test_ece_before"], fit["test_ece_after"] = before.ECE, after.ECE
-		fmt.Fprintf(stderr, "calibration: temperature %.4g; test ECE %.4f before, %.4f after; OOD threshold %.4g (%g quantile of validation)\n",
-			temperature, before.ECE, after.ECE, threshold, OODQuantile)
-	}
-	js, err := json.Marshal(fit)
-	if err != nil {
-		return nil, err
-	}
-	extra["calibration"] = string(js)
-	return out, nil
-}
-
-// forwarded holds the network's outputs on dataset items that could be read.
-type forwarded struct {
-	labels []int
-	logits [][nn.NumClasses]float32
-	probs  [][]float32 // at the weights' temperature
-	pooled [][]float32
-}
-
-// forwardItems runs w over items on workers goroutines; unreadable images
-// are reported on stderr and skipped.
-func forwardItems(w *nn.Weights, items []dataset.Item, workers int, stderr io.Writer) (*forwarded, error) {
-	model, err := nn.NewModel(w)
-	if err != nil {
-		return nil, err
-	}
-	files := make([]string, len(items))
-	for i, it := range items {
-		files[i] = it.Path
-	}
-	f := &forwarded{}
-	i := 0
-	for r := range classifyFiles(model, files, workers) {
-		if r.err != nil {
-			fmt.Fprintf(stderr, "papscope: %v\n", r.err)
-		} else {
-			f.labels = append(f.labels, items[i].Class)
-			f.logits = append(f.logits, r.c.Logits)
-			f.probs = append(f.probs, r.c.Probs[:])
-			f.pooled = append(f.pooled, r.c.pooled)
-		}
-		i++
-	}
-	if len(f.labels) == 0 {
-		return nil, fmt.Errorf("none of the %d images could be classified", len(items))
-	}
-	return f, nil
-}
-
-// evaluateItems classifies dataset items with w on workers goroutines and
-// evaluates the predictions; unreadable images are reported on stderr and skipped.
-func evaluateItems(w *nn.Weights, items []dataset.Item, workers int, stderr io.Writer) (*metrics.Report, error) {
-	f, err := forwardItems(w, items, workers, stderr)
-	if err != nil {
-		return nil, err
-	}
-	return metrics.Evaluate(f.labels, f.probs)
+	return out, fit, nil
 }
 
 // examples converts dataset items to training examples.
