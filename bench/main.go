@@ -47,20 +47,13 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"papscope/headless"
 	"papscope/serve"
 )
 
 // maxProbDiff is the largest difference between papscope's and TF.js's
 // probabilities that still counts as the same computation.
 const maxProbDiff = 1e-4
-
-// chromiumFlags are the flags DESIGN.md fixes for headless Chromium run as
-// root, and gc() for the workers, to collect garbage before measuring.
-var chromiumFlags = map[string]any{
-	"headless": true, "no-sandbox": true, "disable-gpu": true, "disable-quic": true, "no-first-run": true,
-	"disable-background-networking": true, "disable-component-update": true, "disable-sync": true,
-	"js-flags": "--expose-gc",
-}
 
 // readyMarker runs before any page script: it keeps the page's uncaught
 // errors in window.__errors, and it records performance.now() (the
@@ -175,7 +168,7 @@ type Result struct {
 }
 
 func run(c config) error {
-	chrome, err := findChromium(c.chrome)
+	chrome, err := headless.Find(c.chrome)
 	if err != nil {
 		return err
 	}
@@ -553,26 +546,10 @@ func (c *counter) quiet(d time.Duration) {
 
 // ------------------------------------------------------------ browser
 
-func findChromium(flagValue string) (string, error) {
-	for _, c := range []string{flagValue, os.Getenv("CHROME")} {
-		if c != "" {
-			return exec.LookPath(c)
-		}
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p, nil
-		}
-	}
-	return "", errors.New("no Chromium: install it (make chromium, or apt-get install -y chromium) or set CHROME")
-}
-
 // withBrowser runs f in a tab of a fresh headless Chromium with its own profile.
 func withBrowser(chrome, profile string, timeout time.Duration, f func(ctx context.Context) error) error {
-	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(chrome), chromedp.UserDataDir(profile)}
-	for k, v := range chromiumFlags {
-		opts = append(opts, chromedp.Flag(k, v))
-	}
+	// gc() in the workers, to collect garbage before measuring memory.
+	opts := headless.Options(chrome, profile, chromedp.Flag("js-flags", "--expose-gc"))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(allocCtx)

@@ -26,17 +26,12 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"papscope/headless"
 	"papscope/serve"
 )
 
 // classes are the network's classes in output order, as the page names them (#prob-HSIL, ...).
 var classes = [4]string{"HSIL", "LSIL", "NILM", "SCC"}
-
-// chromiumFlags are the flags DESIGN.md fixes for headless Chromium run as root.
-var chromiumFlags = []string{
-	"headless", "no-sandbox", "disable-gpu", "disable-quic", "no-first-run",
-	"disable-background-networking", "disable-component-update", "disable-sync",
-}
 
 // builtFiles are what `make build` puts into web/ and the tests need.
 var builtFiles = []string{"index.html", "papscope.wasm", "wasm_exec.js", "papscope.safetensors", "samples/samples.json"}
@@ -86,9 +81,9 @@ func setup(m *testing.M) (int, error) {
 			return 0, fmt.Errorf("the site is not built: %s is missing (run make build)", filepath.Join(web, name))
 		}
 	}
-	chrome, err := findChromium()
+	chrome, err := headless.Find("")
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("%w (the browser tests never skip)", err)
 	}
 	suite.web = web
 	suite.weights = filepath.Join(web, "papscope.safetensors")
@@ -118,11 +113,7 @@ func setup(m *testing.M) (int, error) {
 	defer suite.srv.Close()
 
 	profile := filepath.Join(suite.tmp, "profile") // a fresh user-data dir per run
-	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(chrome), chromedp.UserDataDir(profile)}
-	for _, f := range chromiumFlags {
-		opts = append(opts, chromedp.Flag(f, true))
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), headless.Options(chrome, profile)...)
 	defer cancelAlloc()
 	browser, cancelBrowser := chromedp.NewContext(allocCtx)
 	defer cancelBrowser()
@@ -131,25 +122,6 @@ func setup(m *testing.M) (int, error) {
 	}
 	suite.browser = browser
 	return m.Run(), nil
-}
-
-// findChromium returns the browser to drive: $CHROME, or chromium on PATH.
-func findChromium() (string, error) {
-	if c := os.Getenv("CHROME"); c != "" {
-		p, err := exec.LookPath(c)
-		if err != nil {
-			return "", fmt.Errorf("CHROME=%s: %w (unset it to use chromium from PATH; install that with apt-get install -y chromium)", c, err)
-		}
-		return p, nil
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p, nil
-		}
-	}
-	return "", errors.New("no Chromium: the browser tests need it and never skip. Install Debian's package " +
-		"(as root: apt-get update && apt-get install -y chromium, or make chromium), " +
-		"or set CHROME to a Chrome or Chromium binary")
 }
 
 func readSamples(web string) ([]sample, error) {
