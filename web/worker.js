@@ -14,7 +14,19 @@ async function start(module) {
   try {
     const go = new Go();
     const instance = await WebAssembly.instantiate(module, go.importObject);
-    go.run(instance);
+    go.run(instance); // Go installs its own onmessage before this returns
+    // One probe besides Go's protocol, for the benchmark (bench/): the size
+    // of the module's linear memory, after a garbage collection when the
+    // browser exposes gc (Chromium with --js-flags=--expose-gc).
+    const goHandler = self.onmessage;
+    self.onmessage = (e) => {
+      if (e.data && e.data.probe === 'memory') {
+        if (typeof self.gc === 'function') self.gc();
+        self.postMessage({ probe: 'memory', wasm: instance.exports.mem.buffer.byteLength });
+        return;
+      }
+      goHandler(e);
+    };
   } catch (err) {
     self.postMessage({ msg: JSON.stringify({ kind: 'fatal', id: 0, error: 'worker: ' + (err && err.message ? err.message : err) }) });
   }

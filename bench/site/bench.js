@@ -1,5 +1,5 @@
-// papscope benchmark page: drives papscope's Web Worker (bench-worker.js, the
-// page's worker glue plus a memory probe) with the page's message protocol
+// papscope benchmark page: drives papscope's Web Worker (the site's own
+// worker.js, which also answers a memory probe) with the page's message protocol
 // (wasm/main.go) and times it from the page, the way the real page waits for
 // it. bench/main.go calls the functions of window.papBench through the
 // DevTools protocol and reads their results.
@@ -16,7 +16,7 @@
   // Client is one worker running papscope.wasm with the 299×299 weights.
   class Client {
     constructor() {
-      this.worker = new Worker('bench-worker.js');
+      this.worker = new Worker('../worker.js');
       this.pending = new Map();
       this.worker.onmessage = (e) => this.receive(e.data);
       this.worker.postMessage({ boot: module });
