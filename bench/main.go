@@ -119,6 +119,12 @@ type Result struct {
 	ShareForward    float64 `json:"share_forward"`
 	ShareGradCAM    float64 `json:"share_gradcam"`
 	ShareMessaging  float64 `json:"share_messaging"`
+	// The forward pass's share split by layer kind (same denominator).
+	ShareConv1     float64 `json:"share_conv1"`
+	ShareDepthwise float64 `json:"share_depthwise"`
+	SharePointwise float64 `json:"share_pointwise"`
+	SharePool      float64 `json:"share_pool"`
+	ShareHead      float64 `json:"share_head"`
 	ForwardMedian   float64 `json:"forward_ms_median"`
 	CopyMean        float64 `json:"copy_ms_mean"`
 	PreprocessMean  float64 `json:"preprocess_ms_mean"`
@@ -609,6 +615,11 @@ type timing struct {
 	Preprocess float64 `json:"preprocess"`
 	Forward    float64 `json:"forward"`
 	CAM        float64 `json:"cam"`
+	Conv1      float64 `json:"conv1"`
+	Depthwise  float64 `json:"depthwise"`
+	Pointwise  float64 `json:"pointwise"`
+	Pool       float64 `json:"pool"`
+	Head       float64 `json:"head"`
 }
 
 type rate struct {
@@ -782,16 +793,23 @@ func fill(r *Result, c config, p papFigures, t tfjsFigures, nodeRef [][]float64)
 	ms := p.Latency.Ms
 	r.LatencyRuns, r.LatencyWarm = len(ms), c.warm
 	r.LatencyMedian, r.LatencyMin, r.LatencyMax = median(ms), round(slices.Min(ms), 2), round(slices.Max(ms), 2)
-	var sum, cp, pre, fwd, cam float64
+	var sum float64
+	var total timing
 	fw := make([]float64, len(ms))
 	for i, v := range ms {
 		sum += v
 		tm := p.Latency.Timing[i]
-		cp, pre, fwd, cam = cp+tm.Copy, pre+tm.Preprocess, fwd+tm.Forward, cam+tm.CAM
+		total.Copy, total.Preprocess, total.Forward, total.CAM = total.Copy+tm.Copy, total.Preprocess+tm.Preprocess, total.Forward+tm.Forward, total.CAM+tm.CAM
+		total.Conv1, total.Depthwise, total.Pointwise = total.Conv1+tm.Conv1, total.Depthwise+tm.Depthwise, total.Pointwise+tm.Pointwise
+		total.Pool, total.Head = total.Pool+tm.Pool, total.Head+tm.Head
 		fw[i] = tm.Forward
 	}
-	r.ShareCopy, r.SharePreprocess, r.ShareForward, r.ShareGradCAM = round(cp/sum, 4), round(pre/sum, 4), round(fwd/sum, 4), round(cam/sum, 4)
+	share := func(ms float64) float64 { return round(ms/sum, 4) }
+	cp, pre, fwd, cam := total.Copy, total.Preprocess, total.Forward, total.CAM
+	r.ShareCopy, r.SharePreprocess, r.ShareForward, r.ShareGradCAM = share(cp), share(pre), share(fwd), share(cam)
 	r.ShareMessaging = round(1-(cp+pre+fwd+cam)/sum, 4)
+	r.ShareConv1, r.ShareDepthwise, r.SharePointwise = share(total.Conv1), share(total.Depthwise), share(total.Pointwise)
+	r.SharePool, r.ShareHead = share(total.Pool), share(total.Head)
 	r.ForwardMedian = median(fw)
 	n := float64(len(ms))
 	r.CopyMean, r.PreprocessMean, r.GradCAMMean = round(cp/n, 3), round(pre/n, 3), round(cam/n, 3)
@@ -877,6 +895,8 @@ func printTable(w io.Writer, r Result, p papFigures, t tfjsFigures) {
 		r.LatencyMedian, r.LatencyMin, r.LatencyMax, r.LatencyRuns, r.LatencyWarm))
 	row("  copy / preprocess / forward / Grad-CAM / messaging", fmt.Sprintf("%s / %s / %s / %s / %s",
 		pct(r.ShareCopy), pct(r.SharePreprocess), pct(r.ShareForward), pct(r.ShareGradCAM), pct(r.ShareMessaging)))
+	row("  forward: conv1 / depthwise / pointwise / pool / head", fmt.Sprintf("%s / %s / %s / %s / %s",
+		pct(r.ShareConv1), pct(r.ShareDepthwise), pct(r.SharePointwise), pct(r.SharePool), pct(r.ShareHead)))
 	row("  copy, preprocess, Grad-CAM (mean); forward (median)", fmt.Sprintf("%.2f ms, %.2f ms, %.2f ms; %.1f ms", r.CopyMean, r.PreprocessMean, r.GradCAMMean, r.ForwardMedian))
 	row("throughput, 1 worker", fmt.Sprintf("%.2f images/s", r.SingleRate))
 	row(fmt.Sprintf("throughput, pool of %d workers", r.PoolWorkers), fmt.Sprintf("%.2f images/s (%.2f× one worker)", r.PoolRate, r.PoolSpeedup))

@@ -69,13 +69,20 @@ type Response struct {
 }
 
 // Timing splits a classification's time into its phases, in milliseconds, so
-// the browser benchmark can say where the time goes. The engine fills
-// Preprocess, Forward and CAM; the worker that moves the pixels fills Copy.
+// the browser benchmark can say where the time goes. The engine fills all but
+// Copy, which the worker that moves the pixels fills.
 type Timing struct {
 	Copy       float64 `json:"copy"`       // the pixels from JavaScript into Go memory
 	Preprocess float64 `json:"preprocess"` // resizing and scaling to the network's input
-	Forward    float64 `json:"forward"`    // the network
+	Forward    float64 `json:"forward"`    // the network, split by layer kind below
 	CAM        float64 `json:"cam"`        // the Grad-CAM map, when asked for
+
+	// The forward pass by layer kind (see nn.LayerTimes).
+	Conv1     float64 `json:"conv1"`
+	Depthwise float64 `json:"depthwise"`
+	Pointwise float64 `json:"pointwise"`
+	Pool      float64 `json:"pool"`
+	Head      float64 `json:"head"`
 }
 
 // OOD is the out-of-distribution verdict of one image.
@@ -224,12 +231,17 @@ func (e *Engine) classify(req Request, bufs [][]byte) (Response, error) {
 		return Response{}, fmt.Errorf("nn: %w", err)
 	}
 	prepared := e.now()
-	out, err := e.model.Forward(e.input)
+	var layers nn.LayerTimes
+	out, err := e.model.ForwardTimed(e.input, &layers)
 	if err != nil {
 		return Response{}, err
 	}
 	done := e.now()
-	timing := &Timing{Preprocess: millis(prepared.Sub(start)), Forward: millis(done.Sub(prepared))}
+	timing := &Timing{
+		Preprocess: millis(prepared.Sub(start)), Forward: millis(done.Sub(prepared)),
+		Conv1: millis(layers.Conv1), Depthwise: millis(layers.Depthwise), Pointwise: millis(layers.Pointwise),
+		Pool: millis(layers.Pool), Head: millis(layers.Head),
+	}
 	top := out.Top()
 	resp := Response{
 		Name: req.Name, Probs: out.Probs, Top: nn.ClassNames()[top], Ms: millis(done.Sub(start)),
@@ -248,8 +260,8 @@ func (e *Engine) classify(req Request, bufs [][]byte) (Response, error) {
 	return resp, nil
 }
 
-// millis returns d in milliseconds, to the microsecond.
-func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+// millis returns d in milliseconds.
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // keep copies out's features so that GradCAM requests outlive later forward passes.
 func (e *Engine) keep(out nn.Output) {

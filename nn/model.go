@@ -178,15 +178,24 @@ func bnAffine(w *Weights, name string) (scale, shift []float32) {
 }
 
 // forward applies a separable convolution: depthwise into scratch, then the pointwise GEMM into dst.
-func (s *sepconv) forward(dst, src, scratch []float32, d Dims) {
+func (s *sepconv) forward(dst, src, scratch []float32, d Dims, sw *stopwatch) {
 	n := d.Height * d.Width
 	depthwise3x3(scratch[:n*s.in], src[:n*s.in], s.depthwise, d.Height, d.Width, s.in)
+	sw.lap(depthwiseLayer)
 	gemm(dst[:n*s.out], scratch[:n*s.in], s.pointwise, n, s.in, s.out, &s.ep)
+	sw.lap(pointwiseLayer)
 }
 
 // Forward runs the network on input, NHWC float32 RGB in [0,1] of the model's
 // input size (see Preprocessor). It allocates nothing.
-func (m *Model) Forward(input []float32) (Output, error) {
+func (m *Model) Forward(input []float32) (Output, error) { return m.forward(input, nil) }
+
+// ForwardTimed is Forward that also records in t where the time went, by layer kind.
+func (m *Model) ForwardTimed(input []float32, t *LayerTimes) (Output, error) {
+	return m.forward(input, newStopwatch(t))
+}
+
+func (m *Model) forward(input []float32, sw *stopwatch) (Output, error) {
 	if want := m.in.Height * m.in.Width * 3; len(input) != want {
 		return Output{}, fmt.Errorf("nn: input has %d values, want %d for %dx%dx3", len(input), want, m.in.Height, m.in.Width)
 	}
@@ -199,27 +208,30 @@ func (m *Model) Forward(input []float32) (Output, error) {
 	im2colConv1(cols, input, m.in.Width, m.conv1)
 	a1 := m.bufB[:n1*64]
 	gemm(a1, cols, p.conv1, n1, conv1K, 64, &p.conv1Ep)
+	sw.lap(conv1Layer)
 
 	// separable_conv2d (64→128) + ReLU, then max-pool into the block activations.
 	s1 := m.bufC[:n1*128]
-	p.sep1.forward(s1, a1, m.bufA, m.conv1)
+	p.sep1.forward(s1, a1, m.bufA, m.conv1, sw)
 	x := m.bufB[:n2*128]
 	maxPool3x3s2(x, s1, m.conv1, m.pooled, 128)
+	sw.lap(poolLayer)
 
 	// Residual blocks: x += BN(sepconv(BN(sepconv(x)))); the add is fused into the second GEMM.
 	scratch := m.bufC[:n2*128]
 	t := m.bufC[n2*128 : n2*256]
 	for b := range p.blocks {
-		p.blocks[b][0].forward(t, x, scratch, m.pooled)
-		p.blocks[b][1].forward(x, t, scratch, m.pooled)
+		p.blocks[b][0].forward(t, x, scratch, m.pooled, sw)
+		p.blocks[b][1].forward(x, t, scratch, m.pooled, sw)
 	}
 
 	// Last separable conv (128→256) + ReLU: the feature map Grad-CAM uses.
 	features := m.bufC[n2*256 : n2*512]
-	p.sepLast.forward(features, x, scratch, m.pooled)
+	p.sepLast.forward(features, x, scratch, m.pooled, sw)
 
 	// Global average pooling and the dense head.
 	globalAvgPool(m.pooledV, features, n2)
+	sw.lap(poolLayer)
 	dense(m.hidden, m.pooledV, p.dense1W, p.dense1B, true)
 	var out Output
 	dense(out.Logits[:], m.hidden, p.dense2W, p.dense2B, false)
@@ -232,6 +244,7 @@ func (m *Model) Forward(input []float32) (Output, error) {
 		out.OODScore = float32(p.ood.score(m.pooledV, m.oodDiff))
 		out.OODThreshold = p.ood.threshold
 	}
+	sw.lap(headLayer)
 	return out, nil
 }
 

@@ -215,13 +215,22 @@ func TestForwardAllocatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := testInput(in, 3)
-	allocs := testing.AllocsPerRun(5, func() {
-		if _, err := m.Forward(x); err != nil {
-			t.Fatal(err)
+	var times LayerTimes
+	for _, tc := range []struct {
+		name    string
+		forward func() (Output, error)
+	}{
+		{"Forward", func() (Output, error) { return m.Forward(x) }},
+		{"ForwardTimed", func() (Output, error) { return m.ForwardTimed(x, &times) }},
+	} {
+		allocs := testing.AllocsPerRun(5, func() {
+			if _, err := tc.forward(); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%s allocates %v times per image, want 0", tc.name, allocs)
 		}
-	})
-	if allocs != 0 {
-		t.Errorf("Forward allocates %v times per image, want 0", allocs)
 	}
 }
 

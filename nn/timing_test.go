@@ -1,0 +1,48 @@
+package nn
+
+import (
+	"testing"
+	"time"
+)
+
+func TestForwardTimedChargesEveryLayerKind(t *testing.T) {
+	in := Dims{128, 96}
+	m, err := NewModel(testWeights(t, in, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := testInput(in, 5)
+	want, err := m.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	times := LayerTimes{Head: time.Hour} // stale figures must be cleared, not added to
+	start := time.Now()
+	got, err := m.ForwardTimed(x, &times)
+	wall := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Logits != want.Logits {
+		t.Errorf("ForwardTimed logits %v, Forward %v", got.Logits, want.Logits)
+	}
+	for _, k := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"conv1", times.Conv1}, {"depthwise", times.Depthwise}, {"pointwise", times.Pointwise},
+		{"pool", times.Pool}, {"head", times.Head},
+	} {
+		if k.d <= 0 {
+			t.Errorf("%s: %v, want > 0", k.name, k.d)
+		}
+	}
+	// The laps tile the pass: together they are the pass, less only the input check.
+	if total := times.Total(); total > wall || total < wall/2 {
+		t.Errorf("layer times total %v for a forward pass of %v", total, wall)
+	}
+	if times.Pointwise < times.Depthwise {
+		t.Errorf("pointwise %v < depthwise %v: the pointwise GEMMs do about 40× the arithmetic", times.Pointwise, times.Depthwise)
+	}
+	t.Logf("%+v", times)
+}
