@@ -125,10 +125,10 @@ type Result struct {
 	SharePointwise float64 `json:"share_pointwise"`
 	SharePool      float64 `json:"share_pool"`
 	ShareHead      float64 `json:"share_head"`
-	ForwardMedian   float64 `json:"forward_ms_median"`
-	CopyMean        float64 `json:"copy_ms_mean"`
-	PreprocessMean  float64 `json:"preprocess_ms_mean"`
-	GradCAMMean     float64 `json:"gradcam_ms_mean"`
+	ForwardMedian  float64 `json:"forward_ms_median"`
+	CopyMean       float64 `json:"copy_ms_mean"`
+	PreprocessMean float64 `json:"preprocess_ms_mean"`
+	GradCAMMean    float64 `json:"gradcam_ms_mean"`
 
 	ReadyCold    float64 `json:"ready_cold_ms"`
 	ReadyRepeat  float64 `json:"ready_repeat_ms"`
