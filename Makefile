@@ -38,7 +38,7 @@ test-native:
 
 # The browser runs nn compiled to wasm: run its tests there too (Node executes them).
 test-wasm:
-	GOOS=js GOARCH=wasm $(GO) test -exec "$(WASMEXEC)" ./nn ./safetensors ./tfjs ./bridge ./imagehead ./results ./heatmap ./modelcard
+	GOOS=js GOARCH=wasm $(GO) test -exec "$(WASMEXEC)" ./nn ./safetensors ./tfjs ./bridge ./imagehead ./results ./heatmap ./modelcard ./wasm
 
 ## test-e2e: build the site, serve it on 127.0.0.1 and drive headless Chromium through it (e2e/)
 test-e2e: chromium build

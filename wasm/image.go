@@ -46,7 +46,7 @@ func (p *page) decode(blob js.Value) (decoded, error) {
 		bitmap.Call("close")
 		return decoded{}, err
 	}
-	canvas := p.doc.CreateElement("canvas").Underlying()
+	canvas := p.create("canvas").Underlying()
 	canvas.Set("width", w)
 	canvas.Set("height", h)
 	ctx := canvas.Call("getContext", "2d", map[string]any{"willReadFrequently": true})
@@ -83,7 +83,7 @@ func (p *page) classifyBatch(files []js.Value) {
 	p.setHidden("batch", false)
 	table := p.el("batch-table")
 	table.RemoveAttribute("data-done")
-	tbody := table.QuerySelector("tbody")
+	tbody := find(table, "tbody")
 	tbody.SetTextContent("")
 	p.rows = p.rows[:0]
 	p.el("csv-export").Underlying().Set("disabled", true)
@@ -130,12 +130,12 @@ func (p *page) exportCSV() {
 	js.CopyBytesToJS(u8, data)
 	blob := p.global.Get("Blob").New(jsArray(u8), map[string]any{"type": "text/csv;charset=utf-8"})
 	url := p.global.Get("URL").Call("createObjectURL", blob)
-	a := p.doc.CreateElement("a")
+	a := p.create("a")
 	a.SetAttribute("href", url.String())
 	a.SetAttribute("download", results.CSVName)
-	p.doc.Underlying().Get("body").Call("appendChild", a.Underlying())
-	a.Underlying().Call("click")
-	a.Underlying().Call("remove")
+	appendChild(elem(p.doc.Get("body")), a)
+	a.Click()
+	a.Remove()
 	p.global.Call("setTimeout", js.FuncOf(func(js.Value, []js.Value) any {
 		p.global.Get("URL").Call("revokeObjectURL", url)
 		return nil

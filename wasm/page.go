@@ -5,7 +5,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,8 +25,7 @@ const maxWeightsBytes = 256 << 20
 
 // page is the user interface: its elements, the worker and what is on show.
 type page struct {
-	win    dom.Window
-	doc    dom.Document
+	doc    js.Value
 	global js.Value
 	worker js.Value
 
@@ -63,9 +61,9 @@ type shown struct {
 }
 
 func runPage() {
-	win := dom.GetWindow()
+	global := js.Global()
 	p := &page{
-		win: win, doc: win.Document(), global: js.Global(),
+		doc: global.Get("document"), global: global,
 		pending: map[int]chan bridge.Response{},
 		ready:   make(chan struct{}),
 		gallery: make(chan struct{}),
@@ -93,7 +91,12 @@ func runPage() {
 }
 
 // el returns the element with id.
-func (p *page) el(id string) dom.Element { return p.doc.GetElementByID(id) }
+func (p *page) el(id string) *dom.BasicHTMLElement { return elem(p.doc.Call("getElementById", id)) }
+
+// create returns a new element of tag.
+func (p *page) create(tag string) *dom.BasicHTMLElement {
+	return elem(p.doc.Call("createElement", tag))
+}
 
 // setHidden shows or hides an element.
 func (p *page) setHidden(id string, hidden bool) { p.el(id).Underlying().Set("hidden", hidden) }
@@ -140,7 +143,7 @@ func (p *page) setStatus(s string) { p.el("status").SetTextContent(s) }
 
 // fatal reports that the model cannot be used.
 func (p *page) fatal(msg string) {
-	p.doc.Underlying().Get("body").Get("dataset").Set("state", "error")
+	p.doc.Get("body").Get("dataset").Set("state", "error")
 	p.setStatus(msg)
 	p.setHidden("load-progress", true)
 	p.showError(msg)
@@ -153,12 +156,12 @@ func (p *page) progress(got, total int) {
 	if wasm.Type() == js.TypeNumber {
 		code = fmt.Sprintf("model code %s ✓, ", megabytes(wasm.Int()))
 	}
-	bar := p.el("load-progress").Underlying()
+	bar := p.el("load-progress")
 	if total > 0 && got <= total {
-		bar.Set("value", float64(got)/float64(total))
+		bar.Underlying().Set("value", float64(got)/float64(total))
 		p.setStatus(fmt.Sprintf("Loading %sweights %s of %s…", code, megabytes(got), megabytes(total)))
 	} else {
-		bar.Call("removeAttribute", "value")
+		bar.RemoveAttribute("value")
 		p.setStatus(fmt.Sprintf("Loading %sweights %s…", code, megabytes(got)))
 	}
 }
@@ -192,7 +195,7 @@ func (p *page) markReady() {
 		p.setHidden("load-progress", true)
 		p.setStatus("Ready")
 		p.el("loading").Class().Add("done")
-		p.doc.Underlying().Get("body").Get("dataset").Set("state", "ready")
+		p.doc.Get("body").Get("dataset").Set("state", "ready")
 		close(p.ready)
 	})
 }
@@ -238,31 +241,31 @@ func (p *page) download(url string) (js.Value, error) {
 
 // wire connects the controls.
 func (p *page) wire() {
-	p.el("file-input").AddEventListener("change", false, func(ev dom.Event) {
-		input := ev.Target().Underlying()
+	listen(p.el("file-input").Underlying(), "change", func(ev *dom.BasicEvent) {
+		input := ev.Underlying().Get("target")
 		files := fileList(input.Get("files"))
 		input.Set("value", "") // choosing the same file again fires change again
 		p.takeFiles(files)
 	})
 	zone := p.el("drop-zone")
 	for _, typ := range []string{"dragenter", "dragover"} {
-		zone.AddEventListener(typ, false, func(ev dom.Event) {
+		listen(zone.Underlying(), typ, func(ev *dom.BasicEvent) {
 			ev.PreventDefault()
 			zone.Class().Add("over")
 		})
 	}
 	for _, typ := range []string{"dragleave", "drop"} {
-		zone.AddEventListener(typ, false, func(dom.Event) { zone.Class().Remove("over") })
+		listen(zone.Underlying(), typ, func(*dom.BasicEvent) { zone.Class().Remove("over") })
 	}
 	// Drops anywhere on the page count, and never navigate away from it.
-	p.win.AddEventListener("dragover", false, func(ev dom.Event) { ev.PreventDefault() })
-	p.win.AddEventListener("drop", false, func(ev dom.Event) {
+	listen(p.global, "dragover", func(ev *dom.BasicEvent) { ev.PreventDefault() })
+	listen(p.global, "drop", func(ev *dom.BasicEvent) {
 		ev.PreventDefault()
 		if dt := ev.Underlying().Get("dataTransfer"); dt.Truthy() {
 			p.takeFiles(fileList(dt.Get("files")))
 		}
 	})
-	p.doc.AddEventListener("paste", false, func(ev dom.Event) {
+	listen(p.doc, "paste", func(ev *dom.BasicEvent) {
 		cd := ev.Underlying().Get("clipboardData")
 		if !cd.Truthy() {
 			return
@@ -274,28 +277,28 @@ func (p *page) wire() {
 		ev.PreventDefault()
 		p.takeFiles(files)
 	})
-	p.el("heatmap-toggle").AddEventListener("change", false, func(dom.Event) { go p.updateHeatmap() })
-	p.el("heatmap-class").AddEventListener("change", false, func(dom.Event) {
+	listen(p.el("heatmap-toggle").Underlying(), "change", func(*dom.BasicEvent) { go p.updateHeatmap() })
+	listen(p.el("heatmap-class").Underlying(), "change", func(*dom.BasicEvent) {
 		if !p.el("heatmap-toggle").Underlying().Get("checked").Bool() {
 			p.el("heatmap-toggle").Underlying().Set("checked", true)
 		}
 		go p.updateHeatmap()
 	})
-	p.el("csv-export").AddEventListener("click", false, func(dom.Event) { p.exportCSV() })
-	p.el("weights-input").AddEventListener("change", false, func(ev dom.Event) {
-		input := ev.Target().Underlying()
+	listen(p.el("csv-export").Underlying(), "click", func(*dom.BasicEvent) { p.exportCSV() })
+	listen(p.el("weights-input").Underlying(), "change", func(ev *dom.BasicEvent) {
+		input := ev.Underlying().Get("target")
 		files := fileList(input.Get("files"))
 		input.Set("value", "")
 		if len(files) > 0 {
 			go p.loadWeights(files)
 		}
 	})
-	p.win.AddEventListener("hashchange", false, func(dom.Event) { go p.openHash() })
-	online := func(dom.Event) {
+	listen(p.global, "hashchange", func(*dom.BasicEvent) { go p.openHash() })
+	online := func(*dom.BasicEvent) {
 		p.setHidden("offline-notice", p.global.Get("navigator").Get("onLine").Bool())
 	}
-	p.win.AddEventListener("online", false, online)
-	p.win.AddEventListener("offline", false, online)
+	listen(p.global, "online", online)
+	listen(p.global, "offline", online)
 	online(nil)
 }
 
@@ -330,29 +333,29 @@ func (p *page) loadGallery() {
 		return
 	}
 	for _, s := range p.samples {
-		li := p.doc.CreateElement("li")
-		a := p.doc.CreateElement("a")
+		li := p.create("li")
+		a := p.create("a")
 		a.SetAttribute("href", "#sample="+s.Name)
 		a.SetAttribute("data-class", s.Class)
-		img := p.doc.CreateElement("img")
+		img := p.create("img")
 		img.SetAttribute("src", "samples/"+s.File)
 		img.SetAttribute("alt", "")
 		img.SetAttribute("loading", "lazy")
 		img.SetAttribute("width", "96")
 		img.SetAttribute("height", "72")
-		a.AppendChild(img)
-		label := p.doc.CreateElement("span")
+		appendChild(a, img)
+		label := p.create("span")
 		label.SetTextContent(s.Name)
-		a.AppendChild(label)
+		appendChild(a, label)
 		name := s.Name
-		a.AddEventListener("click", false, func(dom.Event) {
+		listen(a.Underlying(), "click", func(*dom.BasicEvent) {
 			// Clicking the link already in the address bar fires no hashchange: open it here.
 			if p.global.Get("location").Get("hash").String() == "#sample="+name {
 				go p.openSample(name)
 			}
 		})
-		li.AppendChild(a)
-		list.AppendChild(li)
+		appendChild(li, a)
+		appendChild(list, li)
 	}
 }
 
@@ -363,10 +366,30 @@ func (p *page) openHash() {
 	if !ok {
 		return
 	}
-	if n, err := url.PathUnescape(name); err == nil {
-		name = n
+	p.openSample(unescape(name))
+}
+
+// unescape decodes the %XX escapes of s, or returns s as it is if one is
+// malformed. It stands in for url.PathUnescape: net/url adds 29 KB to the
+// gzipped papscope.wasm.
+func unescape(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			b = append(b, s[i])
+			continue
+		}
+		if i+3 > len(s) {
+			return s
+		}
+		v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
+		if err != nil {
+			return s
+		}
+		b = append(b, byte(v))
+		i += 2
 	}
-	p.openSample(name)
+	return string(b)
 }
 
 // openSample classifies a bundled example and shows its heatmap.

@@ -35,13 +35,13 @@ func fit(w, h, maxW, maxH int) (int, int) {
 // showResult shows a single classification: preview, bars, top class, time, OOD and heatmap.
 func (p *page) showResult(resp bridge.Response, bitmap js.Value, withCAM bool) {
 	dw, dh := fit(resp.Width, resp.Height, previewMaxWidth, previewMaxHeight)
-	preview := p.el("preview").Underlying()
-	preview.Set("width", dw)
-	preview.Set("height", dh)
-	ctx := preview.Call("getContext", "2d")
+	preview := p.el("preview")
+	preview.Underlying().Set("width", dw)
+	preview.Underlying().Set("height", dh)
+	ctx := preview.Underlying().Call("getContext", "2d")
 	ctx.Set("imageSmoothingQuality", "high")
 	ctx.Call("drawImage", bitmap, 0, 0, dw, dh)
-	preview.Call("setAttribute", "aria-label", "The image classified: "+resp.Name)
+	preview.SetAttribute("aria-label", "The image classified: "+resp.Name)
 
 	p.setHidden("result-placeholder", true)
 	p.setHidden("result-body", false)
@@ -52,8 +52,8 @@ func (p *page) showResult(resp bridge.Response, bitmap js.Value, withCAM bool) {
 		row := p.el("prob-" + c)
 		prob := resp.Probs[i]
 		row.SetAttribute("data-prob", results.FormatProb(prob))
-		row.QuerySelector(".fill").Underlying().Get("style").Set("width", fmt.Sprintf("%.2f%%", 100*prob))
-		row.QuerySelector(".pct").SetTextContent(results.Percent(prob))
+		find(row, ".fill").Underlying().Get("style").Set("width", fmt.Sprintf("%.2f%%", 100*prob))
+		find(row, ".pct").SetTextContent(results.Percent(prob))
 		if c == resp.Top {
 			row.Class().Add("top")
 		} else {
@@ -86,11 +86,13 @@ func (p *page) showResult(resp bridge.Response, bitmap js.Value, withCAM bool) {
 		p.el("heatmap-class").Underlying().Set("value", "top")
 	}
 	p.drawHeatmap()
-	for _, a := range p.doc.QuerySelectorAll("#gallery a") {
+	links := p.doc.Call("querySelectorAll", "#gallery a")
+	for i := range links.Length() {
+		a := elem(links.Index(i))
 		a.SetAttribute("aria-current", strconv.FormatBool(a.GetAttribute("href") == "#sample="+resp.Name))
 	}
 	p.clearError()
-	if p.win.InnerWidth() < 760 { // one column: the result is below the inputs
+	if p.global.Get("innerWidth").Int() < 760 { // one column: the result is below the inputs
 		result.Underlying().Call("scrollIntoView", map[string]any{"block": "start"})
 	}
 	p.resultSeq++
@@ -168,9 +170,9 @@ func (p *page) drawHeatmap() {
 }
 
 // thumbnail returns a small canvas of bitmap for the batch table.
-func (p *page) thumbnail(bitmap js.Value) dom.Element {
+func (p *page) thumbnail(bitmap js.Value) *dom.BasicHTMLElement {
 	w, h := fit(bitmap.Get("width").Int(), bitmap.Get("height").Int(), 4*thumbHeight, thumbHeight)
-	c := p.doc.CreateElement("canvas")
+	c := p.create("canvas")
 	c.SetAttribute("width", strconv.Itoa(w))
 	c.SetAttribute("height", strconv.Itoa(h))
 	c.SetAttribute("aria-hidden", "true")
@@ -180,55 +182,55 @@ func (p *page) thumbnail(bitmap js.Value) dom.Element {
 
 // batchRow appends a classified image to the batch table; its name is a
 // button that shows the image in the result view, with its heatmap.
-func (p *page) batchRow(tbody dom.Element, r results.Row, thumb dom.Element, file js.Value) {
-	tr := p.doc.CreateElement("tr")
+func (p *page) batchRow(tbody *dom.BasicHTMLElement, r results.Row, thumb *dom.BasicHTMLElement, file js.Value) {
+	tr := p.create("tr")
 	tr.SetAttribute("data-name", r.File)
 	tr.SetAttribute("data-probs", results.FormatProbs(r.Probs))
 	tr.SetAttribute("data-top", r.Top)
-	td := p.doc.CreateElement("td")
-	td.AppendChild(thumb)
-	tr.AppendChild(td)
-	th := p.doc.CreateElement("th")
+	td := p.create("td")
+	appendChild(td, thumb)
+	appendChild(tr, td)
+	th := p.create("th")
 	th.SetAttribute("scope", "row")
-	view := p.doc.CreateElement("button")
+	view := p.create("button")
 	view.SetAttribute("type", "button")
 	view.SetAttribute("class", "link")
 	view.SetAttribute("title", "Show "+r.File+" in the result view")
 	view.SetTextContent(r.File)
-	view.AddEventListener("click", false, func(dom.Event) { go p.classifyOne(r.File, file, true) })
-	th.AppendChild(view)
-	tr.AppendChild(th)
+	listen(view.Underlying(), "click", func(*dom.BasicEvent) { go p.classifyOne(r.File, file, true) })
+	appendChild(th, view)
+	appendChild(tr, th)
 	cell := func(text string, top bool) {
-		td := p.doc.CreateElement("td")
+		td := p.create("td")
 		td.SetTextContent(text)
 		if top {
 			td.Class().Add("top")
 		}
-		tr.AppendChild(td)
+		appendChild(tr, td)
 	}
 	cell(r.Top, true)
 	for i, c := range nn.ClassNames() {
 		cell(results.Percent(r.Probs[i]), c == r.Top)
 	}
-	tbody.AppendChild(tr)
+	appendChild(tbody, tr)
 }
 
 // batchError appends a row for an image that could not be classified.
-func (p *page) batchError(tbody dom.Element, name, msg string) {
-	tr := p.doc.CreateElement("tr")
+func (p *page) batchError(tbody *dom.BasicHTMLElement, name, msg string) {
+	tr := p.create("tr")
 	tr.SetAttribute("data-name", name)
 	tr.SetAttribute("data-error", msg)
 	tr.Class().Add("failed")
-	tr.AppendChild(p.doc.CreateElement("td"))
-	th := p.doc.CreateElement("th")
+	appendChild(tr, p.create("td"))
+	th := p.create("th")
 	th.SetAttribute("scope", "row")
 	th.SetTextContent(name)
-	tr.AppendChild(th)
-	td := p.doc.CreateElement("td")
+	appendChild(tr, th)
+	td := p.create("td")
 	td.SetAttribute("colspan", "5")
 	td.SetTextContent("Not classified: " + msg)
-	tr.AppendChild(td)
-	tbody.AppendChild(tr)
+	appendChild(tr, td)
+	appendChild(tbody, tr)
 }
 
 // showModel fills the model card from a load response; demo says these are the site's own weights.
@@ -237,10 +239,10 @@ func (p *page) showModel(resp bridge.Response, demo bool) {
 	p.weightsName = c.Name
 	card := p.el("model-card")
 	card.SetTextContent("")
-	add := func(parent dom.Element, tag, text string) dom.Element {
-		e := p.doc.CreateElement(tag)
+	add := func(parent *dom.BasicHTMLElement, tag, text string) *dom.BasicHTMLElement {
+		e := p.create(tag)
 		e.SetTextContent(text)
-		parent.AppendChild(e)
+		appendChild(parent, e)
 		return e
 	}
 	line := add(card, "p", "Weights: ")
