@@ -1,6 +1,9 @@
 package nn
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // This file holds the compute kernels of the forward pass. They work on NHWC
 // float32 slices, allocate nothing, and are written for Go's amd64 and wasm
@@ -53,10 +56,10 @@ func (e *epilogue) store(row *[4]float32, c0, c1, c2, c3 float32, b, s, t *[4]fl
 // panelWidth is the number of output channels a GEMM micro-kernel computes at once.
 const panelWidth = 4
 
-// kStep is the unrolling of the micro-kernels' K loop: K must be a multiple of it.
+// kStep is the unrolling of the micro-kernel's K loop: K must be a multiple of it.
 const kStep = 4
 
-// kernel3x4 is written out for kStep == 4: this fails to compile otherwise.
+// gemmDepth's K loop is written out for kStep == 4: this fails to compile otherwise.
 const _ = uint(kStep-4) + uint(4-kStep)
 
 // packPanels reorders a K×N row-major matrix into N/panelWidth panels of K
@@ -79,23 +82,100 @@ func packPanels(b []float32, k, n int) [][panelWidth]float32 {
 func padK(k int) int { return (k + kStep - 1) / kStep * kStep }
 
 // gemm computes dst[M×N] = epilogue(a[M×K] · B) where B is packed by packPanels.
-// K must be a multiple of kStep (padK). Rows are taken three at a time by a
-// 3×4 register-blocked micro-kernel.
+// K is one of the network's GEMM depths: conv1K, 64 or 128.
 func gemm(dst, a []float32, bPacked [][panelWidth]float32, m, k, n int, ep *epilogue) {
-	if k%kStep != 0 {
-		panic("nn: gemm depth is not a multiple of kStep")
+	switch k {
+	case conv1K:
+		gemmDepth[*[3 * conv1K]float32, *[conv1K][panelWidth]float32](dst, a, bPacked, m, n, ep)
+	case 64:
+		gemmDepth[*[3 * 64]float32, *[64][panelWidth]float32](dst, a, bPacked, m, n, ep)
+	case 128:
+		gemmDepth[*[3 * 128]float32, *[128][panelWidth]float32](dst, a, bPacked, m, n, ep)
+	default:
+		panic(fmt.Sprintf("nn: no GEMM kernel for depth %d", k))
 	}
+}
+
+// gemmDepth is gemm for one depth K, known at compile time: A is three rows of
+// A (3K values) and B one packed panel (K rows), as array pointers whose length
+// the compiler knows, so it proves every index in range and addresses the
+// three rows from one base at constant offsets.
+//
+// The rows are taken three at a time by a 3×4 register-blocked micro-kernel.
+// Go's wasm backend has 16 float32 registers: twelve accumulators, three
+// operands of A and one of B fit, where a 4×4 tile spills on every step. The K
+// loop is unrolled by kStep, as every loop back-edge is costly under wasm. In
+// headless Chromium, 3×4 measured fastest of 2×4, 3×4, 4×4, 2×8, 3×8 and 4×8
+// tiles unrolled by 2, 4 or 8; the known depth took a 74×74×128→128 pointwise
+// convolution from 25.6 to 20.5 ms (7.0 → 8.7 GFLOP/s), where unrolling by 8
+// and blocking rows for the cache gained nothing.
+func gemmDepth[A *[3 * conv1K]float32 | *[3 * 64]float32 | *[3 * 128]float32, B *[conv1K][panelWidth]float32 | *[64][panelWidth]float32 | *[128][panelWidth]float32](dst, a []float32, bPacked [][panelWidth]float32, m, n int, ep *epilogue) {
+	var panel B
+	k := len(panel)
 	i := 0
 	for ; i+3 <= m; i += 3 {
-		a0 := a[i*k : (i+1)*k]
-		a1 := a[(i+1)*k : (i+2)*k]
-		a2 := a[(i+2)*k : (i+3)*k]
+		pa := A(a[i*k:])
 		for j0 := 0; j0 < n; j0 += panelWidth {
-			c := kernel3x4(a0, a1, a2, bPacked[j0/panelWidth*k:(j0/panelWidth+1)*k])
+			pb := B(bPacked[j0/panelWidth*k:])
+			var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23 float32
+			for kk := 0; kk <= k-kStep; kk += kStep {
+				p, x0, x1, x2 := &pb[kk], pa[kk], pa[k+kk], pa[2*k+kk]
+				c00 += x0 * p[0]
+				c10 += x1 * p[0]
+				c20 += x2 * p[0]
+				c01 += x0 * p[1]
+				c11 += x1 * p[1]
+				c21 += x2 * p[1]
+				c02 += x0 * p[2]
+				c12 += x1 * p[2]
+				c22 += x2 * p[2]
+				c03 += x0 * p[3]
+				c13 += x1 * p[3]
+				c23 += x2 * p[3]
+				p, x0, x1, x2 = &pb[kk+1], pa[kk+1], pa[k+kk+1], pa[2*k+kk+1]
+				c00 += x0 * p[0]
+				c10 += x1 * p[0]
+				c20 += x2 * p[0]
+				c01 += x0 * p[1]
+				c11 += x1 * p[1]
+				c21 += x2 * p[1]
+				c02 += x0 * p[2]
+				c12 += x1 * p[2]
+				c22 += x2 * p[2]
+				c03 += x0 * p[3]
+				c13 += x1 * p[3]
+				c23 += x2 * p[3]
+				p, x0, x1, x2 = &pb[kk+2], pa[kk+2], pa[k+kk+2], pa[2*k+kk+2]
+				c00 += x0 * p[0]
+				c10 += x1 * p[0]
+				c20 += x2 * p[0]
+				c01 += x0 * p[1]
+				c11 += x1 * p[1]
+				c21 += x2 * p[1]
+				c02 += x0 * p[2]
+				c12 += x1 * p[2]
+				c22 += x2 * p[2]
+				c03 += x0 * p[3]
+				c13 += x1 * p[3]
+				c23 += x2 * p[3]
+				p, x0, x1, x2 = &pb[kk+3], pa[kk+3], pa[k+kk+3], pa[2*k+kk+3]
+				c00 += x0 * p[0]
+				c10 += x1 * p[0]
+				c20 += x2 * p[0]
+				c01 += x0 * p[1]
+				c11 += x1 * p[1]
+				c21 += x2 * p[1]
+				c02 += x0 * p[2]
+				c12 += x1 * p[2]
+				c22 += x2 * p[2]
+				c03 += x0 * p[3]
+				c13 += x1 * p[3]
+				c23 += x2 * p[3]
+			}
 			b, s, t := (*[4]float32)(ep.bias[j0:]), (*[4]float32)(ep.scale[j0:]), (*[4]float32)(ep.shift[j0:])
-			ep.store((*[4]float32)(dst[i*n+j0:]), c[0], c[1], c[2], c[3], b, s, t)
-			ep.store((*[4]float32)(dst[(i+1)*n+j0:]), c[4], c[5], c[6], c[7], b, s, t)
-			ep.store((*[4]float32)(dst[(i+2)*n+j0:]), c[8], c[9], c[10], c[11], b, s, t)
+			ep.store((*[4]float32)(dst[i*n+j0:]), c00, c01, c02, c03, b, s, t)
+			ep.store((*[4]float32)(dst[(i+1)*n+j0:]), c10, c11, c12, c13, b, s, t)
+			ep.store((*[4]float32)(dst[(i+2)*n+j0:]), c20, c21, c22, c23, b, s, t)
 		}
 	}
 	for ; i < m; i++ {
@@ -106,77 +186,6 @@ func gemm(dst, a []float32, bPacked [][panelWidth]float32, m, k, n int, ep *epil
 			ep.store((*[4]float32)(dst[i*n+j0:]), c[0], c[1], c[2], c[3], b, s, t)
 		}
 	}
-}
-
-// kernel3x4 returns the 3×4 block of products of three rows of A with one
-// packed panel of B. Go's wasm backend has 16 float32 registers: twelve
-// accumulators, three operands of A and one of B fit, where a 4×4 tile spills
-// on every step. The K loop is unrolled by kStep, as every loop back-edge is
-// costly under wasm, and each iteration takes array pointers to its kStep
-// values of A and B: one bounds check, and every load a constant offset from
-// four base addresses. In headless Chromium, 3×4 measured fastest of 2×4, 3×4,
-// 4×4, 2×8, 3×8 and 4×8 tiles unrolled by 2, 4 or 8.
-func kernel3x4(a0, a1, a2 []float32, b [][panelWidth]float32) [12]float32 {
-	b = b[:len(a0)]
-	a1, a2 = a1[:len(a0)], a2[:len(a0)]
-	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23 float32
-	for kk := 0; kk+kStep <= len(a0); kk += kStep {
-		pa0, pa1, pa2 := (*[kStep]float32)(a0[kk:]), (*[kStep]float32)(a1[kk:]), (*[kStep]float32)(a2[kk:])
-		pb := (*[kStep][panelWidth]float32)(b[kk:])
-		p, x0, x1, x2 := &pb[0], pa0[0], pa1[0], pa2[0]
-		c00 += x0 * p[0]
-		c10 += x1 * p[0]
-		c20 += x2 * p[0]
-		c01 += x0 * p[1]
-		c11 += x1 * p[1]
-		c21 += x2 * p[1]
-		c02 += x0 * p[2]
-		c12 += x1 * p[2]
-		c22 += x2 * p[2]
-		c03 += x0 * p[3]
-		c13 += x1 * p[3]
-		c23 += x2 * p[3]
-		p, x0, x1, x2 = &pb[1], pa0[1], pa1[1], pa2[1]
-		c00 += x0 * p[0]
-		c10 += x1 * p[0]
-		c20 += x2 * p[0]
-		c01 += x0 * p[1]
-		c11 += x1 * p[1]
-		c21 += x2 * p[1]
-		c02 += x0 * p[2]
-		c12 += x1 * p[2]
-		c22 += x2 * p[2]
-		c03 += x0 * p[3]
-		c13 += x1 * p[3]
-		c23 += x2 * p[3]
-		p, x0, x1, x2 = &pb[2], pa0[2], pa1[2], pa2[2]
-		c00 += x0 * p[0]
-		c10 += x1 * p[0]
-		c20 += x2 * p[0]
-		c01 += x0 * p[1]
-		c11 += x1 * p[1]
-		c21 += x2 * p[1]
-		c02 += x0 * p[2]
-		c12 += x1 * p[2]
-		c22 += x2 * p[2]
-		c03 += x0 * p[3]
-		c13 += x1 * p[3]
-		c23 += x2 * p[3]
-		p, x0, x1, x2 = &pb[3], pa0[3], pa1[3], pa2[3]
-		c00 += x0 * p[0]
-		c10 += x1 * p[0]
-		c20 += x2 * p[0]
-		c01 += x0 * p[1]
-		c11 += x1 * p[1]
-		c21 += x2 * p[1]
-		c02 += x0 * p[2]
-		c12 += x1 * p[2]
-		c22 += x2 * p[2]
-		c03 += x0 * p[3]
-		c13 += x1 * p[3]
-		c23 += x2 * p[3]
-	}
-	return [12]float32{c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23}
 }
 
 // kernel1x4 returns the products of one row of A with one packed panel of B.
@@ -304,7 +313,7 @@ func depthwiseEdgePixel(dst, src, kernel []float32, h, w, c, y, x int) {
 }
 
 // conv1K is conv1's GEMM depth: its 27 inputs (3×3×3) padded to a multiple of kStep.
-var conv1K = padK(27)
+const conv1K = (27 + kStep - 1) / kStep * kStep
 
 // im2colConv1 gathers, for each output pixel of a 3×3 stride-2 valid
 // convolution over an h×w×3 image, its 27 inputs in Keras kernel order (ky, kx,
