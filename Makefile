@@ -63,10 +63,13 @@ bench: chromium build
 	cd bench/tfjs && npm ci --no-audit --no-fund
 	$(GO) run ./bench
 
-## bench-go: forward-pass and kernel benchmarks, native and under wasm (Node)
-bench-go:
+## bench-go: forward-pass and kernel benchmarks natively, then as wasm under Node and in
+## headless Chromium (bench/gotest runs the wasm test binary in a page)
+bench-go: chromium
 	$(GO) test -run '^$$' -bench . -count 5 ./nn
 	GOOS=js GOARCH=wasm $(GO) test -exec "$(WASMEXEC)" -run '^$$' -bench . -count 5 ./nn
+	$(GO) build -o bin/gotest-chromium ./bench/gotest
+	GOOS=js GOARCH=wasm $(GO) test -exec "$(CURDIR)/bin/gotest-chromium" -run '^$$' -bench . -count 5 ./nn
 
 ## weights: retrain the shipped weights from synthetic fields (about 30 minutes on 2 cores; see weights/MODEL_CARD.md)
 weights:
