@@ -58,7 +58,7 @@ chromium:
 	fi
 
 ## bench: the browser benchmark: papscope's worker and TensorFlow.js (pinned in bench/tfjs) on the
-## same 299x299 network and weights in headless Chromium; one JSON line, then a table (about 4 minutes)
+## same 299x299 network and weights in headless Chromium; one JSON line, then a table (about 2.5 minutes)
 bench: chromium build
 	cd bench/tfjs && npm ci --no-audit --no-fund
 	$(GO) run ./bench
