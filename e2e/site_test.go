@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -306,38 +307,24 @@ func TestBatch(t *testing.T) {
 
 	p := openPage(t)
 	p.load("")
-	p.drop(files...)
-	p.waitFor("the batch to finish", `document.querySelector('#batch-table')?.dataset.done === '8'`, 300*time.Second)
-
-	type row struct {
-		Name  string `json:"name"`
-		Probs string `json:"probs"`
-		Top   string `json:"top"`
+	b := p.batch(files...)
+	if len(b.rows) != 8 {
+		t.Fatalf("%d distinct files in the batch table, want 8", len(b.rows))
 	}
-	rows := eval[[]row](p, `[...document.querySelectorAll('#batch-table tbody tr[data-name]')].map(r => ({name: r.dataset.name, probs: r.dataset.probs ?? '', top: r.dataset.top ?? ''}))`)
-	if len(rows) != 8 {
-		t.Fatalf("%d batch rows, want 8", len(rows))
+	// The pool: a worker per core, at most 4, and every worker took images.
+	cores := eval[int](p, `navigator.hardwareConcurrency`)
+	if want := max(1, min(cores, 4)); len(b.perWorker) != want {
+		t.Errorf("the batch ran on %d workers (%v images each), want %d for %d cores", len(b.perWorker), b.perWorker, want, cores)
 	}
+	for i, n := range b.perWorker {
+		if n == 0 {
+			t.Errorf("worker %d classified no image of the batch (%v)", i, b.perWorker)
+		}
+	}
+	checkBatch(t, "batch", b, refs)
 	byName := make(map[string][4]float32)
-	for _, r := range rows {
-		ref, ok := refs[r.Name]
-		if !ok {
-			t.Errorf("batch row for %q, which was not given", r.Name)
-			continue
-		}
-		probs, err := parseProbs(strings.Split(r.Probs, ","))
-		if err != nil {
-			t.Errorf("row %s: data-probs %q: %v", r.Name, r.Probs, err)
-			continue
-		}
-		byName[r.Name] = probs
-		checkProbs(t, "batch row "+r.Name, probs, ref.Probs)
-		if r.Top != ref.Top {
-			t.Errorf("row %s: data-top %q, papscope classify says %q", r.Name, r.Top, ref.Top)
-		}
-	}
-	if len(byName) != 8 {
-		t.Errorf("%d distinct files in the batch table, want 8", len(byName))
+	for name, r := range b.rows {
+		byName[name] = r.Probs
 	}
 
 	downloads := t.TempDir()
@@ -385,6 +372,106 @@ func TestBatch(t *testing.T) {
 		}
 		if rec[1] != refs[rec[0]].Top {
 			t.Errorf("CSV row %s: top_class %q, want %q", rec[0], rec[1], refs[rec[0]].Top)
+		}
+	}
+}
+
+// TestBatchPool: the batch runs on a worker per core, at most 4, and gives
+// the same results whatever the number of workers.
+func TestBatchPool(t *testing.T) {
+	files := synthImages(t, t.TempDir(), 6, 320, 240)
+	refs := cliClassify(t, suite.weights, files...)
+	for _, tc := range []struct{ cores, workers int }{{1, 1}, {3, 3}, {16, 4}} {
+		t.Run(fmt.Sprintf("%d cores", tc.cores), func(t *testing.T) {
+			p := openPage(t)
+			if _, err := chromedp.Call(p.ctx, emulation.SetHardwareConcurrencyOverride, emulation.SetHardwareConcurrencyOverrideParams{HardwareConcurrency: int64(tc.cores)}); err != nil {
+				t.Fatalf("emulate %d cores: %v", tc.cores, err)
+			}
+			p.load("")
+			b := p.batch(files...)
+			if len(b.perWorker) != tc.workers {
+				t.Errorf("%d workers (%v images each), want %d", len(b.perWorker), b.perWorker, tc.workers)
+			}
+			for i, n := range b.perWorker {
+				if n == 0 {
+					t.Errorf("worker %d classified no image (%v)", i, b.perWorker)
+				}
+			}
+			checkBatch(t, "batch", b, refs)
+		})
+	}
+}
+
+// batchTable is what the batch table shows once a batch is done.
+type batchTable struct {
+	rows      map[string]reference // by file name: the row's probabilities and top class
+	order     []string             // the file names, top to bottom
+	perWorker []int                // how many images each worker classified
+}
+
+// batch drops files on the page as one batch and reads the table when it is
+// done. The rows must be in the order the files were given, whichever worker
+// finished first.
+func (p *page) batch(files ...string) batchTable {
+	p.t.Helper()
+	p.do("clear the last batch's mark", chromedp.Evaluate[chromedp.Void](`document.querySelector('#batch-table')?.removeAttribute('data-done')`))
+	p.drop(files...)
+	p.waitFor("the batch to finish", fmt.Sprintf(`document.querySelector('#batch-table')?.dataset.done === '%d'`, len(files)), 300*time.Second)
+	type row struct {
+		Name  string `json:"name"`
+		Probs string `json:"probs"`
+		Top   string `json:"top"`
+	}
+	type table struct {
+		Rows      []row  `json:"rows"`
+		PerWorker string `json:"perWorker"`
+	}
+	got := eval[table](p, `({
+		rows: [...document.querySelectorAll('#batch-table tbody tr[data-name]')].map(r => ({name: r.dataset.name, probs: r.dataset.probs ?? '', top: r.dataset.top ?? ''})),
+		perWorker: document.querySelector('#batch-table').dataset.perWorker ?? '',
+	})`)
+	b := batchTable{rows: map[string]reference{}}
+	for _, r := range got.Rows {
+		probs, err := parseProbs(strings.Split(r.Probs, ","))
+		if err != nil {
+			p.t.Errorf("batch row %s: data-probs %q: %v", r.Name, r.Probs, err)
+			continue
+		}
+		b.rows[r.Name] = reference{Probs: probs, Top: r.Top}
+		b.order = append(b.order, r.Name)
+	}
+	for _, f := range strings.Split(got.PerWorker, ",") {
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			p.t.Fatalf("#batch-table data-per-worker %q: %v", got.PerWorker, err)
+		}
+		b.perWorker = append(b.perWorker, n)
+	}
+	var want []string
+	for _, f := range files {
+		want = append(want, filepath.Base(f))
+	}
+	if !slices.Equal(b.order, want) {
+		p.t.Errorf("batch rows in the order %v, want the files' order %v", b.order, want)
+	}
+	return b
+}
+
+// checkBatch compares a batch table with papscope classify's results for the same files.
+func checkBatch(t *testing.T, what string, b batchTable, refs map[string]reference) {
+	t.Helper()
+	if len(b.rows) != len(refs) {
+		t.Errorf("%s: %d rows %v, want %d", what, len(b.rows), b.order, len(refs))
+	}
+	for name, r := range b.rows {
+		ref, ok := refs[name]
+		if !ok {
+			t.Errorf("%s: a row for %q, which was not given", what, name)
+			continue
+		}
+		checkProbs(t, what+" row "+name, r.Probs, ref.Probs)
+		if r.Top != ref.Top {
+			t.Errorf("%s row %s: data-top %q, papscope classify says %q", what, name, r.Top, ref.Top)
 		}
 	}
 }
@@ -662,9 +749,12 @@ func TestBadWeights(t *testing.T) {
 	writeMismatched(t, mismatched)
 
 	s := suite.samples[0]
+	imgs := synthImages(t, dir, 3, 320, 240)
+	refs := cliClassify(t, suite.weights, imgs...)
 	p := openPage(t)
 	p.load("")
 	first := p.classify(s.path)
+	checkBatch(t, "batch before", p.batch(imgs...), refs)
 	name0 := eval[weightsStatus](p, weightsJS).Name
 	for _, f := range []string{corrupt, mismatched} {
 		st := p.loadWeights(f)
@@ -680,6 +770,7 @@ func TestBadWeights(t *testing.T) {
 	if again.Probs != first.Probs {
 		t.Errorf("after refused weights: probabilities %v, before %v", again.Probs, first.Probs)
 	}
+	checkBatch(t, "batch after refused weights", p.batch(imgs...), refs)
 }
 
 // writeMismatched writes the shipped weights with the last layer cut to three
@@ -748,13 +839,18 @@ func TestUserWeights(t *testing.T) {
 	if out, err := runCLI("import", "-format", "tfjs", "-o", imported, filepath.Join(tfjsFixture, "model.json")); err != nil {
 		t.Fatalf("papscope import: %v\n%s", err, out)
 	}
-	img := synthImages(t, dir, 1, 320, 240)[0]
+	imgs := synthImages(t, dir, 3, 320, 240)
+	img := imgs[0]
 	s := suite.samples[0]
 	refs := cliClassify(t, imported, img, s.path)
+	batchRefs := cliClassify(t, imported, imgs...)
 
 	p := openPage(t)
 	p.load("")
 	before := p.classify(s.path)
+	// A batch first, so that the batch workers are running the shipped weights
+	// when the new ones arrive: they must not classify with those any more.
+	checkBatch(t, "batch with the shipped weights", p.batch(imgs...), cliClassify(t, suite.weights, imgs...))
 	name0 := eval[weightsStatus](p, weightsJS).Name
 	st := p.loadWeights(filepath.Join(tfjsFixture, "model.json"), filepath.Join(tfjsFixture, "group1-shard1of1.bin"))
 	if st.State != "ok" {
@@ -770,6 +866,7 @@ func TestUserWeights(t *testing.T) {
 			t.Errorf("the probabilities did not change with the new weights: %v", r.Probs)
 		}
 	}
+	checkBatch(t, "batch with the user's weights", p.batch(imgs...), batchRefs)
 }
 
 // runCLI runs the reference CLI and returns its combined output.

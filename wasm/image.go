@@ -5,8 +5,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"syscall/js"
+
+	"honnef.co/go/js/dom/v2"
 
 	"papscope/bridge"
 	"papscope/imagehead"
@@ -75,7 +78,9 @@ func (p *page) classifyOne(name string, blob js.Value, withCAM bool) {
 	p.showResult(resp, d.bitmap, withCAM)
 }
 
-// classifyBatch classifies several images into the batch table.
+// classifyBatch classifies several images into the batch table, on a pool of
+// workers (see batchWorkers): the page decodes the images one after another
+// and hands each to the next free worker; rows appear in the files' order.
 func (p *page) classifyBatch(files []js.Value) {
 	<-p.ready
 	p.work.Lock()
@@ -87,29 +92,78 @@ func (p *page) classifyBatch(files []js.Value) {
 	tbody.SetTextContent("")
 	p.rows = p.rows[:0]
 	p.el("csv-export").Underlying().Set("disabled", true)
-	failed := 0
-	for i, f := range files {
-		name := f.Get("name").String()
-		p.el("batch-status").SetTextContent(fmt.Sprintf("Classifying %d of %d…", i+1, len(files)))
-		d, err := p.decode(f)
-		if err != nil {
-			failed++
-			p.batchError(tbody, name, err.Error())
-			continue
-		}
-		thumb := p.thumbnail(d.bitmap)
-		d.bitmap.Call("close")
-		resp := p.call(bridge.Request{Kind: bridge.Classify, Name: name, Width: d.width, Height: d.height}, d.pixels)
-		if resp.Error != "" {
-			failed++
-			p.batchError(tbody, name, resp.Error)
-			continue
-		}
-		row := results.Row{File: name, Top: resp.Top, Probs: resp.Probs}
-		p.rows = append(p.rows, row)
-		p.batchRow(tbody, row, thumb, f)
+	workers := p.batchWorkers(len(files))
+	table.SetAttribute("data-workers", strconv.Itoa(len(workers)))
+	on := "on 1 worker"
+	if len(workers) > 1 {
+		on = fmt.Sprintf("on %d workers", len(workers))
 	}
-	status := fmt.Sprintf("%d images classified.", len(p.rows))
+	p.el("batch-status").SetTextContent(fmt.Sprintf("Classifying %d images %s…", len(files), on))
+
+	// An outcome is one file's result: a response and its thumbnail, or what went wrong.
+	type outcome struct {
+		resp  bridge.Response
+		thumb *dom.BasicHTMLElement
+		err   string
+	}
+	type job struct {
+		i int
+		d decoded
+	}
+	outcomes := make([]outcome, len(files))
+	jobs := make(chan job)
+	finished := make(chan int, len(files))
+	go func() {
+		for i, f := range files {
+			d, err := p.decode(f)
+			if err != nil {
+				outcomes[i].err = err.Error()
+				finished <- i
+				continue
+			}
+			jobs <- job{i, d}
+		}
+		close(jobs)
+	}()
+	perWorker := make([]int, len(workers))
+	for wi, w := range workers {
+		go func() {
+			for j := range jobs {
+				thumb := p.thumbnail(j.d.bitmap)
+				j.d.bitmap.Call("close")
+				name := files[j.i].Get("name").String()
+				resp := w.call(bridge.Request{Kind: bridge.Classify, Name: name, Width: j.d.width, Height: j.d.height}, j.d.pixels)
+				outcomes[j.i] = outcome{resp: resp, thumb: thumb, err: resp.Error}
+				perWorker[wi]++
+				finished <- j.i
+			}
+		}()
+	}
+
+	// Rows in the files' order, each as soon as it and those before it are done.
+	done := make([]bool, len(files))
+	next, failed := 0, 0
+	for n := range files {
+		done[<-finished] = true
+		for ; next < len(files) && done[next]; next++ {
+			name, o := files[next].Get("name").String(), outcomes[next]
+			if o.err != "" {
+				failed++
+				p.batchError(tbody, name, o.err)
+				continue
+			}
+			row := results.Row{File: name, Top: o.resp.Top, Probs: o.resp.Probs}
+			p.rows = append(p.rows, row)
+			p.batchRow(tbody, row, o.thumb, files[next])
+		}
+		p.el("batch-status").SetTextContent(fmt.Sprintf("Classified %d of %d %s…", n+1, len(files), on))
+	}
+	counts := make([]string, len(perWorker))
+	for i, c := range perWorker {
+		counts[i] = strconv.Itoa(c)
+	}
+	table.SetAttribute("data-per-worker", strings.Join(counts, ","))
+	status := fmt.Sprintf("%d images classified %s.", len(p.rows), on)
 	if failed > 0 {
 		status += fmt.Sprintf(" %d could not be read: see their rows.", failed)
 	}
@@ -178,7 +232,7 @@ func (p *page) loadWeights(files []js.Value) {
 		}
 		bufs[i] = b
 	}
-	resp := p.call(bridge.Request{Kind: bridge.Load, Files: names}, bufs...)
+	resp := p.load(names, bufs)
 	if resp.Error != "" {
 		fail(resp.Error)
 		return

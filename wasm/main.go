@@ -15,6 +15,11 @@
 // before Go runs (self.papscopeQueue); the worker's main drains the queue and
 // takes over self.onmessage.
 //
+// That first worker answers single images, Grad-CAM requests and weights. A
+// batch of images also runs on batch workers, up to one per core (at most
+// maxWorkers in all), started from the same module (self.papscopeModule) on
+// the first batch and loaded with the weights in use; new weights stop them.
+//
 // # Worker message protocol
 //
 // Every message, both ways, is a plain object
@@ -39,8 +44,9 @@
 //
 //	load:     "model" (the model card, see [modelcard.Card]), "input" {"Height","Width"}
 //	classify: "name", "probs" [HSIL, LSIL, NILM, SCC] (float32, exact in JSON),
-//	          "top", "ms", "timing" {"copy","preprocess","forward","cam"} (milliseconds of
-//	          each phase, for the benchmark), "width", "height", "ood" {"score","threshold","in"} or absent
+//	          "top", "ms", "timing" {"copy","preprocess","forward","cam", and the forward pass by layer kind
+//	          "conv1","depthwise","pointwise","pool","head"} (milliseconds, for the benchmark),
+//	          "width", "height", "ood" {"score","threshold","in"} or absent
 //	          when the weights carry no OOD statistics, and with cam "cam"
 //	gradcam:  "cam" {"class","width","height","values"}: the Grad-CAM map at the
 //	          network's feature resolution, row-major, in [0,1]

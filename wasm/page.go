@@ -27,11 +27,10 @@ const maxWeightsBytes = 256 << 20
 type page struct {
 	doc    js.Value
 	global js.Value
-	worker js.Value
 
-	mu      sync.Mutex // guards nextID and pending
-	nextID  int
-	pending map[int]chan bridge.Response
+	main    *conn         // the worker for single images, Grad-CAM and weights
+	helpers []*conn       // more workers for batches, running the weights in use
+	weights []weightsFile // the weights in use, to start batch workers with
 
 	ready   chan struct{} // closed when a model is in use
 	gallery chan struct{} // closed when the gallery is loaded (or failed to)
@@ -64,27 +63,15 @@ func runPage() {
 	global := js.Global()
 	p := &page{
 		doc: global.Get("document"), global: global,
-		pending: map[int]chan bridge.Response{},
 		ready:   make(chan struct{}),
 		gallery: make(chan struct{}),
 	}
-	p.worker = p.global.Get("papscopeWorker")
-	if !p.worker.Truthy() {
+	w := p.global.Get("papscopeWorker")
+	if !w.Truthy() {
 		p.fatal("papscope could not start its worker: the page was opened without loader.js")
 		return
 	}
-	p.worker.Set("onmessage", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		p.receive(args[0].Get("data"))
-		return nil
-	}))
-	p.worker.Set("onerror", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		msg := "the worker failed"
-		if m := args[0].Get("message"); m.Type() == js.TypeString {
-			msg += ": " + m.String()
-		}
-		p.fatal("papscope could not start: " + msg)
-		return nil
-	}))
+	p.main = connect(w, func(msg string) { p.fatal("papscope could not start: " + msg) })
 	p.wire()
 	go p.loadGallery()
 	go p.boot()
@@ -101,41 +88,9 @@ func (p *page) create(tag string) *dom.BasicHTMLElement {
 // setHidden shows or hides an element.
 func (p *page) setHidden(id string, hidden bool) { p.el(id).Underlying().Set("hidden", hidden) }
 
-// call sends a request to the worker, transferring bufs, and waits for its response.
+// call sends a request to the main worker, transferring bufs, and waits for its response.
 func (p *page) call(req bridge.Request, bufs ...js.Value) bridge.Response {
-	p.mu.Lock()
-	p.nextID++
-	req.ID = p.nextID
-	ch := make(chan bridge.Response, 1)
-	p.pending[req.ID] = ch
-	p.mu.Unlock()
-	msg, err := json.Marshal(req)
-	if err != nil {
-		return bridge.Response{Error: err.Error()}
-	}
-	list := jsArray(bufs...)
-	p.worker.Call("postMessage", map[string]any{"msg": string(msg), "buffers": list}, list)
-	return <-ch
-}
-
-// receive delivers a worker message to the call waiting for it.
-func (p *page) receive(data js.Value) {
-	var resp bridge.Response
-	if err := json.Unmarshal([]byte(data.Get("msg").String()), &resp); err != nil {
-		p.fatal("papscope's worker sent a message the page cannot read: " + err.Error())
-		return
-	}
-	if resp.Kind == "fatal" {
-		p.fatal("papscope could not start: " + resp.Error)
-		return
-	}
-	p.mu.Lock()
-	ch, ok := p.pending[resp.ID]
-	delete(p.pending, resp.ID)
-	p.mu.Unlock()
-	if ok {
-		ch <- resp
-	}
+	return p.main.call(req, bufs...)
 }
 
 // setStatus sets the loading line.
@@ -176,7 +131,7 @@ func (p *page) boot() {
 		return
 	}
 	p.work.Lock() // a user's weights chosen meanwhile load after these, and win
-	resp := p.call(bridge.Request{Kind: bridge.Load, Files: []string{weightsURL}}, buf)
+	resp := p.load([]string{weightsURL}, []js.Value{buf})
 	if resp.Error != "" {
 		p.work.Unlock()
 		p.fatal("papscope could not load its weights: " + resp.Error)

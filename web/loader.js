@@ -1,6 +1,7 @@
 // papscope loader: glue only. It fetches papscope.wasm with a progress bar,
 // compiles it once, starts the worker with the compiled module, and runs the
-// same module on the page, where Go takes over (see wasm/main.go).
+// same module on the page, where Go takes over (see wasm/main.go). The page
+// starts more workers from the same module for batches (papscopeModule).
 'use strict';
 (async () => {
   const status = document.getElementById('status');
@@ -42,6 +43,7 @@
     const worker = new Worker('worker.js');
     worker.postMessage({ boot: module });
     self.papscopeWorker = worker;
+    self.papscopeModule = module;
     self.papscopeWasmBytes = got;
     const go = new Go();
     const instance = await WebAssembly.instantiate(module, go.importObject);
