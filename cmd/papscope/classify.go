@@ -62,7 +62,7 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintln(tw, "OOD\t")
 	}
-	failed := 0
+	failed, outliers := 0, 0
 	for r := range classifyFiles(model, fs.Args(), *workers) {
 		if r.err != nil {
 			failed++
@@ -79,15 +79,23 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 		for _, p := range r.c.Probs {
 			fmt.Fprintf(tw, "%.1f%%\t", 100*p)
 		}
-		if r.c.OODScore == nil {
+		switch {
+		case r.c.OODScore == nil:
 			fmt.Fprintln(tw, "n/a\t")
-		} else {
-			fmt.Fprintf(tw, "%.2f\t\n", *r.c.OODScore)
+		case *r.c.InDistribution:
+			fmt.Fprintf(tw, "%.2f in\t\n", *r.c.OODScore)
+		default:
+			outliers++
+			fmt.Fprintf(tw, "%.2f OUT\t\n", *r.c.OODScore)
 		}
 	}
 	if tw != nil {
 		if err := tw.Flush(); err != nil {
 			return err
+		}
+		if outliers > 0 {
+			fmt.Fprintf(stdout, "OUT: %d of the images are unlike the fields these weights were trained on (OOD score above %.4g): do not trust their classes.\n",
+				outliers, model.Weights().Meta.OODThreshold)
 		}
 	}
 	if failed > 0 {

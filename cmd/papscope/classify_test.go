@@ -107,8 +107,21 @@ func TestClassifyOOD(t *testing.T) {
 	if header, row, _ := strings.Cut(stdout, "\n"); !strings.Contains(header, "OOD") || !strings.Contains(row, "n/a") {
 		t.Errorf("table without statistics:\n%s", stdout)
 	}
-	stdout, _, _ = runCLI(t, "classify", "-weights", ood, far)
-	if _, row, _ := strings.Cut(stdout, "\n"); strings.Contains(row, "n/a") || !strings.Contains(row, ".") {
-		t.Errorf("table with statistics:\n%s", stdout)
+	if strings.Contains(stdout, "OUT") {
+		t.Errorf("table without statistics flags an outlier:\n%s", stdout)
+	}
+	stdout, _, _ = runCLI(t, "classify", "-weights", ood, near, far)
+	table := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(table) != 4 {
+		t.Fatalf("table with statistics: want a header, 2 rows and the outlier line, got:\n%s", stdout)
+	}
+	for _, tc := range []struct{ line, want string }{
+		{table[1], " in "},
+		{table[2], " OUT "},
+		{table[3], "OUT: 1 of the images are unlike the fields these weights were trained on (OOD score above 0.001)"},
+	} {
+		if !strings.Contains(tc.line+" ", tc.want) {
+			t.Errorf("table with statistics: %q does not contain %q\n%s", tc.line, tc.want, stdout)
+		}
 	}
 }
