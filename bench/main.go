@@ -42,6 +42,7 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/heapprofiler"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
@@ -129,6 +130,12 @@ type Result struct {
 	CopyMean       float64 `json:"copy_ms_mean"`
 	PreprocessMean float64 `json:"preprocess_ms_mean"`
 	GradCAMMean    float64 `json:"gradcam_ms_mean"`
+
+	// The page's own batch table over 16 images (decoding, thumbnails, the
+	// worker pool), with the 299×299 weights loaded as a user's weights.
+	SiteBatchWorkers    int     `json:"site_batch_workers"`
+	SiteBatchRate       float64 `json:"site_batch_images_per_s"`
+	SiteBatchSingleRate float64 `json:"site_batch_single_images_per_s"`
 
 	ReadyCold    float64 `json:"ready_cold_ms"`
 	ReadyRepeat  float64 `json:"ready_repeat_ms"`
@@ -264,7 +271,18 @@ func run(c config) error {
 		return err
 	}
 
-	// 2. papscope's worker and TF.js, in one fresh profile.
+	// 2. The page's batch table, with one worker and with its pool.
+	step("the page's batch table")
+	err = withBrowser(chrome, filepath.Join(tmp, "batch"), 10*time.Minute, func(ctx context.Context) error {
+		var err error
+		r.SiteBatchWorkers, r.SiteBatchSingleRate, r.SiteBatchRate, err = benchSiteBatch(ctx, c, cnt, srv.URL, site, tmp)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("batch table: %w", err)
+	}
+
+	// 3. papscope's worker and TF.js, in one fresh profile.
 	var pap papFigures
 	var tfj tfjsFigures
 	err = withBrowser(chrome, filepath.Join(tmp, "bench"), 15*time.Minute, func(ctx context.Context) error {
@@ -608,6 +626,91 @@ func eval(ctx context.Context, expr string, out any) error {
 	return nil
 }
 
+// ------------------------------------------------------------ the page's batch table
+
+// benchSiteBatch times the page's batch table over c.batch images (the
+// TF.js reference inputs as PNG files, under other names) with the 299×299
+// weights loaded through the page's weights input: first with the cores
+// emulated as 1 (one worker), then with the real count (the page's pool). Each
+// timed batch follows a warm-up batch that starts the workers. It returns the
+// pool's size and both rates in images per second.
+func benchSiteBatch(ctx context.Context, c config, cnt *counter, base, site, tmp string) (workers int, single, pool float64, err error) {
+	dir := filepath.Join(tmp, "batch-images")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, 0, 0, err
+	}
+	ref := filepath.Join("nn", "testdata", "tfjs", "seed1_299")
+	var files []string
+	for i := range c.batch {
+		dst := filepath.Join(dir, fmt.Sprintf("field-%02d.png", i))
+		if err := copyFile(dst, filepath.Join(ref, fmt.Sprintf("input_%d.png", i%3))); err != nil {
+			return 0, 0, 0, err
+		}
+		files = append(files, dst)
+	}
+	if _, _, err := visit(ctx, cnt, base+"/"); err != nil {
+		return 0, 0, 0, err
+	}
+	weights, err := filepath.Abs(filepath.Join(site, "model", "papscope299.safetensors"))
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#weights-input"), []string{weights})); err != nil {
+		return 0, 0, 0, err
+	}
+	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`document.querySelector('#weights-status')?.dataset.state === 'ok'`,
+		chromedp.WithPollingTimeout(time.Minute))); err != nil {
+		return 0, 0, 0, fmt.Errorf("the page did not load the 299×299 weights: %w", err)
+	}
+	batch := func(files []string) (float64, error) {
+		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector('#batch-table').removeAttribute('data-done')`)); err != nil {
+			return 0, err
+		}
+		start := time.Now()
+		if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#file-input"), files)); err != nil {
+			return 0, err
+		}
+		if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelector('#batch-table')?.dataset.done === '%d'`, len(files)),
+			chromedp.WithPollingTimeout(5*time.Minute), chromedp.WithPollingInterval(5*time.Millisecond))); err != nil {
+			return 0, err
+		}
+		rate := float64(len(files)) / time.Since(start).Seconds()
+		var rows int
+		if err := eval(ctx, `document.querySelectorAll('#batch-table tbody tr[data-name]').length`, &rows); err != nil {
+			return 0, err
+		}
+		if rows != len(files) {
+			return 0, fmt.Errorf("the batch table has %d classified rows for %d images", rows, len(files))
+		}
+		return rate, nil
+	}
+	var cores int
+	if err := eval(ctx, `navigator.hardwareConcurrency`, &cores); err != nil {
+		return 0, 0, 0, err
+	}
+	for _, n := range []int{1, cores} {
+		if _, err := chromedp.Call(ctx, emulation.SetHardwareConcurrencyOverride, emulation.SetHardwareConcurrencyOverrideParams{HardwareConcurrency: int64(n)}); err != nil {
+			return 0, 0, 0, err
+		}
+		if _, err := batch(files[:min(len(files), max(2, n))]); err != nil {
+			return 0, 0, 0, fmt.Errorf("warm-up batch: %w", err)
+		}
+		rate, err := batch(files)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		if err := eval(ctx, `+document.querySelector('#batch-table').dataset.workers`, &workers); err != nil {
+			return 0, 0, 0, err
+		}
+		if n == 1 {
+			single = rate
+		} else {
+			pool = rate
+		}
+	}
+	return workers, single, pool, nil
+}
+
 // ------------------------------------------------------------ papscope
 
 type timing struct {
@@ -814,6 +917,7 @@ func fill(r *Result, c config, p papFigures, t tfjsFigures, nodeRef [][]float64)
 	n := float64(len(ms))
 	r.CopyMean, r.PreprocessMean, r.GradCAMMean = round(cp/n, 3), round(pre/n, 3), round(cam/n, 3)
 
+	r.SiteBatchRate, r.SiteBatchSingleRate = round(r.SiteBatchRate, 3), round(r.SiteBatchSingleRate, 3)
 	r.PoolWorkers = p.Pool.Workers
 	r.PoolRate, r.SingleRate = round(p.Pool.ImagesPerS, 3), round(p.Single.ImagesPerS, 3)
 	if r.SingleRate > 0 {
@@ -900,6 +1004,8 @@ func printTable(w io.Writer, r Result, p papFigures, t tfjsFigures) {
 	row("  copy, preprocess, Grad-CAM (mean); forward (median)", fmt.Sprintf("%.2f ms, %.2f ms, %.2f ms; %.1f ms", r.CopyMean, r.PreprocessMean, r.GradCAMMean, r.ForwardMedian))
 	row("throughput, 1 worker", fmt.Sprintf("%.2f images/s", r.SingleRate))
 	row(fmt.Sprintf("throughput, pool of %d workers", r.PoolWorkers), fmt.Sprintf("%.2f images/s (%.2f× one worker)", r.PoolRate, r.PoolSpeedup))
+	row(fmt.Sprintf("the page's batch table, %d images", p.Pool.Images), fmt.Sprintf("%.2f images/s on %d workers, %.2f on 1 (decoding and thumbnails included)",
+		r.SiteBatchRate, r.SiteBatchWorkers, r.SiteBatchSingleRate))
 	row("ready, cold visit", fmt.Sprintf("%.0f ms, %s (%s with the service worker's install)", r.ReadyCold, mb(r.BytesCold), mb(r.BytesColdAll)))
 	row("  of which papscope.wasm, weights, gallery samples", fmt.Sprintf("%s, %s, %s", mb(r.BytesColdWasm), mb(r.BytesColdWeights), mb(r.BytesColdSamples)))
 	row("ready, repeat visit (service worker)", fmt.Sprintf("%.0f ms, %d bytes", r.ReadyRepeat, r.BytesRepeat))

@@ -81,6 +81,7 @@ func TestResultKeys(t *testing.T) {
 		"tfjs_cpu_latency_ms_median", "tfjs_wasm_latency_ms_median", "tfjs_wasm_images_per_s", "tfjs_max_abs_diff",
 		"share_copy", "share_preprocess", "share_conv1", "share_depthwise", "share_pointwise", "share_pool", "share_head", "share_gradcam",
 		"ratio_latency_vs_tfjs_wasm", "ratio_bytes_cold_vs_tfjs", "ratio_ready_cold_vs_tfjs",
+		"site_batch_images_per_s", "site_batch_single_images_per_s", "site_batch_workers",
 	} {
 		if _, ok := line[k]; !ok {
 			t.Errorf("the JSON line has no %q", k)
