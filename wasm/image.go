@@ -70,7 +70,7 @@ func (p *page) classifyOne(name string, blob js.Value, withCAM bool) {
 		return
 	}
 	defer d.bitmap.Call("close")
-	resp := p.call(bridge.Request{Kind: bridge.Classify, Name: name, Width: d.width, Height: d.height, CAM: true}, d.pixels)
+	resp := p.main.call(bridge.Request{Kind: bridge.Classify, Name: name, Width: d.width, Height: d.height, CAM: true}, d.pixels)
 	if resp.Error != "" {
 		p.showError(fmt.Sprintf("%s could not be classified: %s", name, resp.Error))
 		return
@@ -110,6 +110,10 @@ func (p *page) classifyBatch(files []js.Value) {
 		i int
 		d decoded
 	}
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.Get("name").String()
+	}
 	outcomes := make([]outcome, len(files))
 	jobs := make(chan job)
 	finished := make(chan int, len(files))
@@ -131,8 +135,7 @@ func (p *page) classifyBatch(files []js.Value) {
 			for j := range jobs {
 				thumb := p.thumbnail(j.d.bitmap)
 				j.d.bitmap.Call("close")
-				name := files[j.i].Get("name").String()
-				resp := w.call(bridge.Request{Kind: bridge.Classify, Name: name, Width: j.d.width, Height: j.d.height}, j.d.pixels)
+				resp := w.call(bridge.Request{Kind: bridge.Classify, Name: names[j.i], Width: j.d.width, Height: j.d.height}, j.d.pixels)
 				outcomes[j.i] = outcome{resp: resp, thumb: thumb, err: resp.Error}
 				perWorker[wi]++
 				finished <- j.i
@@ -146,13 +149,13 @@ func (p *page) classifyBatch(files []js.Value) {
 	for n := range files {
 		done[<-finished] = true
 		for ; next < len(files) && done[next]; next++ {
-			name, o := files[next].Get("name").String(), outcomes[next]
+			o := outcomes[next]
 			if o.err != "" {
 				failed++
-				p.batchError(tbody, name, o.err)
+				p.batchError(tbody, names[next], o.err)
 				continue
 			}
-			row := results.Row{File: name, Top: o.resp.Top, Probs: o.resp.Probs}
+			row := results.Row{File: names[next], Top: o.resp.Top, Probs: o.resp.Probs}
 			p.rows = append(p.rows, row)
 			p.batchRow(tbody, row, o.thumb, files[next])
 		}

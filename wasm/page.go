@@ -88,11 +88,6 @@ func (p *page) create(tag string) *dom.BasicHTMLElement {
 // setHidden shows or hides an element.
 func (p *page) setHidden(id string, hidden bool) { p.el(id).Underlying().Set("hidden", hidden) }
 
-// call sends a request to the main worker, transferring bufs, and waits for its response.
-func (p *page) call(req bridge.Request, bufs ...js.Value) bridge.Response {
-	return p.main.call(req, bufs...)
-}
-
 // setStatus sets the loading line.
 func (p *page) setStatus(s string) { p.el("status").SetTextContent(s) }
 

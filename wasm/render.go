@@ -118,7 +118,7 @@ func (p *page) updateHeatmap() {
 	if on := p.el("heatmap-toggle").Underlying().Get("checked").Bool(); on {
 		class := p.heatmapClass()
 		if p.cur.maps[class] == nil {
-			resp := p.call(bridge.Request{Kind: bridge.GradCAM, Class: class})
+			resp := p.main.call(bridge.Request{Kind: bridge.GradCAM, Class: class})
 			if resp.Error != "" {
 				p.showError("The heatmap could not be computed: " + resp.Error)
 				return

@@ -23,6 +23,8 @@ type conn struct {
 	nextID  int
 	pending map[int]chan bridge.Response
 	dead    string // why the worker stopped; calls then fail with it
+
+	handlers []js.Func // its onmessage and onerror, released when it stops
 }
 
 // connect takes over a worker's messages. onFatal is told when the worker
@@ -30,31 +32,33 @@ type conn struct {
 // on it then fail with the same message.
 func connect(w js.Value, onFatal func(msg string)) *conn {
 	c := &conn{w: w, pending: map[int]chan bridge.Response{}}
-	w.Set("onmessage", js.FuncOf(func(_ js.Value, args []js.Value) any {
+	die := func(msg string) {
+		c.fail(msg)
+		onFatal(msg)
+	}
+	onMessage := js.FuncOf(func(_ js.Value, args []js.Value) any {
 		var resp bridge.Response
-		if err := json.Unmarshal([]byte(args[0].Get("data").Get("msg").String()), &resp); err != nil {
-			msg := "papscope's worker sent a message the page cannot read: " + err.Error()
-			c.fail(msg)
-			onFatal(msg)
-			return nil
+		switch err := json.Unmarshal([]byte(args[0].Get("data").Get("msg").String()), &resp); {
+		case err != nil:
+			die("papscope's worker sent a message the page cannot read: " + err.Error())
+		case resp.Kind == "fatal":
+			die(resp.Error)
+		default:
+			c.deliver(resp)
 		}
-		if resp.Kind == "fatal" {
-			c.fail(resp.Error)
-			onFatal(resp.Error)
-			return nil
-		}
-		c.deliver(resp)
 		return nil
-	}))
-	w.Set("onerror", js.FuncOf(func(_ js.Value, args []js.Value) any {
+	})
+	onError := js.FuncOf(func(_ js.Value, args []js.Value) any {
 		msg := "the worker failed"
 		if m := args[0].Get("message"); m.Type() == js.TypeString {
 			msg += ": " + m.String()
 		}
-		c.fail(msg)
-		onFatal(msg)
+		die(msg)
 		return nil
-	}))
+	})
+	w.Set("onmessage", onMessage)
+	w.Set("onerror", onError)
+	c.handlers = []js.Func{onMessage, onError}
 	return c
 }
 
@@ -106,6 +110,9 @@ func (c *conn) fail(msg string) {
 // stop ends the worker; calls still waiting fail.
 func (c *conn) stop() {
 	c.w.Call("terminate")
+	for _, h := range c.handlers {
+		h.Release()
+	}
 	c.fail("the worker was stopped")
 }
 
