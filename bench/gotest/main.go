@@ -21,8 +21,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -64,9 +64,9 @@ func run(binary string, args []string, out io.Writer) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	glue, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"))
+	glue, err := wasmExec()
 	if err != nil {
-		return 0, fmt.Errorf("the Go toolchain's wasm_exec.js: %w", err)
+		return 0, err
 	}
 	files := map[string]struct {
 		body []byte
@@ -137,6 +137,20 @@ func run(binary string, args []string, out io.Writer) (int, error) {
 	case <-ctx.Done():
 		return 0, errors.New("the test binary did not finish within " + timeout.String())
 	}
+}
+
+// wasmExec returns the wasm_exec.js of the Go toolchain that built the test
+// binary: the go command on PATH, which runs this program as go test -exec.
+func wasmExec() ([]byte, error) {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		return nil, fmt.Errorf("go env GOROOT: %w", err)
+	}
+	glue, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "lib", "wasm", "wasm_exec.js"))
+	if err != nil {
+		return nil, fmt.Errorf("the Go toolchain's wasm_exec.js: %w", err)
+	}
+	return glue, nil
 }
 
 // consoleText joins a console call's arguments as console.log prints them.
