@@ -362,37 +362,27 @@ func taps(g geom, f func(p, q, t int)) {
 // depthwiseForward: y[p,c] = Σ_t x[q(p,t),c]·k[t,c].
 func depthwiseForward[T float32 | float64](y, x, k []T, g geom) {
 	c := g.c
-	taps(g, func(p, q, t int) {
-		dst, src, kt := y[p*c:(p+1)*c], x[q*c:(q+1)*c], k[t*c:(t+1)*c]
-		src, kt = src[:len(dst)], kt[:len(dst)]
-		for i := range dst {
-			dst[i] += src[i] * kt[i]
-		}
-	})
+	taps(g, func(p, q, t int) { mulAdd(y[p*c:(p+1)*c], x[q*c:(q+1)*c], k[t*c:(t+1)*c]) })
 }
 
 // depthwiseGradInput: dx[q,c] = Σ dy[p,c]·k[t,c] over the (p, t) that read q.
 func depthwiseGradInput[T float32 | float64](dx, k, dy []T, g geom) {
 	c := g.c
-	taps(g, func(p, q, t int) {
-		dst, src, kt := dx[q*c:(q+1)*c], dy[p*c:(p+1)*c], k[t*c:(t+1)*c]
-		src, kt = src[:len(dst)], kt[:len(dst)]
-		for i := range dst {
-			dst[i] += src[i] * kt[i]
-		}
-	})
+	taps(g, func(p, q, t int) { mulAdd(dx[q*c:(q+1)*c], dy[p*c:(p+1)*c], k[t*c:(t+1)*c]) })
 }
 
 // depthwiseGradKernel: dk[t,c] = Σ_p x[q(p,t),c]·dy[p,c].
 func depthwiseGradKernel[T float32 | float64](dk, x, dy []T, g geom) {
 	c := g.c
-	taps(g, func(p, q, t int) {
-		dst, src, d := dk[t*c:(t+1)*c], x[q*c:(q+1)*c], dy[p*c:(p+1)*c]
-		src, d = src[:len(dst)], d[:len(dst)]
-		for i := range dst {
-			dst[i] += src[i] * d[i]
-		}
-	})
+	taps(g, func(p, q, t int) { mulAdd(dk[t*c:(t+1)*c], x[q*c:(q+1)*c], dy[p*c:(p+1)*c]) })
+}
+
+// mulAdd adds the elementwise products a·b to dst (all of dst's length).
+func mulAdd[T float32 | float64](dst, a, b []T) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] += a[i] * b[i]
+	}
 }
 
 // patches calls f for every output pixel r of a 3×3 stride-2 valid window over
