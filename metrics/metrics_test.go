@@ -20,24 +20,13 @@ var nan = math.NaN()
 // golden compares got with testdata/name, rewriting it under -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run go test -update if the change is intended)", path)
+	if want := readGolden(t, name, got); !bytes.Equal(got, want) {
+		t.Errorf("%s differs (run go test -update if the change is intended)", filepath.Join("testdata", name))
 	}
 }
 
-// goldenJSON is golden for JSON: it fails on any difference except numbers
-// within 1e-12 relative, which other architectures (FMA, math.Log) may give.
-func goldenJSON(t *testing.T, name string, got []byte) {
+// readGolden returns testdata/name, after writing got to it under -update.
+func readGolden(t *testing.T, name string, got []byte) []byte {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
@@ -49,6 +38,15 @@ func goldenJSON(t *testing.T, name string, got []byte) {
 	if err != nil {
 		t.Fatalf("%v (run go test -update to create it)", err)
 	}
+	return want
+}
+
+// goldenJSON is golden for JSON: it fails on any difference except numbers
+// within 1e-12 relative, which other architectures (FMA, math.Log) may give.
+func goldenJSON(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	want := readGolden(t, name, got)
 	if bytes.Equal(got, want) {
 		return
 	}
