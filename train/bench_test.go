@@ -6,17 +6,24 @@ import (
 	"papscope/nn"
 )
 
-// BenchmarkTrainStep measures one Adam step on a batch of 8 64×64 images.
-func BenchmarkTrainStep(b *testing.B) {
-	in := nn.Dims{Height: 64, Width: 64}
+// freshNet returns a network with freshly initialised (seed 1) weights for inputs of size in.
+func freshNet(tb testing.TB, in nn.Dims) *Net {
+	tb.Helper()
 	w, err := nn.InitWeights(nn.DefaultMetadata(in), 1)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	net, err := New(w)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
+	return net
+}
+
+// BenchmarkTrainStep measures one Adam step on a batch of 8 64×64 images.
+func BenchmarkTrainStep(b *testing.B) {
+	in := nn.Dims{Height: 64, Width: 64}
+	net := freshNet(b, in)
 	const batch = 8
 	tr, err := NewTrainer(net, Config{Batch: batch, Input: in})
 	if err != nil {
@@ -36,14 +43,7 @@ func BenchmarkTrainStep(b *testing.B) {
 // BenchmarkPredict299 measures the inference graph on one 299×299 image.
 func BenchmarkPredict299(b *testing.B) {
 	in := nn.Dims{Height: 299, Width: 299}
-	w, err := nn.InitWeights(nn.DefaultMetadata(in), 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	net, err := New(w)
-	if err != nil {
-		b.Fatal(err)
-	}
+	net := freshNet(b, in)
 	images := randImages(1, 1, in)
 	if _, err := net.Predict(images, 1, in); err != nil { // build the graph
 		b.Fatal(err)
