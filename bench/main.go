@@ -725,6 +725,19 @@ type timing struct {
 	Head       float64 `json:"head"`
 }
 
+// add adds o's phases to t's.
+func (t *timing) add(o timing) {
+	t.Copy += o.Copy
+	t.Preprocess += o.Preprocess
+	t.Forward += o.Forward
+	t.CAM += o.CAM
+	t.Conv1 += o.Conv1
+	t.Depthwise += o.Depthwise
+	t.Pointwise += o.Pointwise
+	t.Pool += o.Pool
+	t.Head += o.Head
+}
+
 type rate struct {
 	Workers    int     `json:"workers"`
 	Images     int     `json:"images"`
@@ -902,9 +915,7 @@ func fill(r *Result, c config, p papFigures, t tfjsFigures, nodeRef [][]float64)
 	for i, v := range ms {
 		sum += v
 		tm := p.Latency.Timing[i]
-		total.Copy, total.Preprocess, total.Forward, total.CAM = total.Copy+tm.Copy, total.Preprocess+tm.Preprocess, total.Forward+tm.Forward, total.CAM+tm.CAM
-		total.Conv1, total.Depthwise, total.Pointwise = total.Conv1+tm.Conv1, total.Depthwise+tm.Depthwise, total.Pointwise+tm.Pointwise
-		total.Pool, total.Head = total.Pool+tm.Pool, total.Head+tm.Head
+		total.add(tm)
 		fw[i] = tm.Forward
 	}
 	share := func(ms float64) float64 { return round(ms/sum, 4) }
