@@ -1,0 +1,369 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"papscope/nn"
+)
+
+// This file holds the training step: a Trainer's forward, backward and Adam
+// update on one batch, and its data-parallel form over several graphs.
+
+// Config sets up a Trainer.
+type Config struct {
+	Batch     int     // images per step
+	Input     nn.Dims // input size of every image
+	LearnRate float64 // Adam's step size; 0 means 1e-3 (Keras's default)
+
+	// ClassWeights, when not nil, weight each image's loss by its class
+	// (nn.NumClasses values ≥ 0, as Keras's class_weight); nil weights all alike.
+	ClassWeights []float64
+
+	// WarmStartMoving makes the first step set the moving statistics to that
+	// batch's own instead of averaging them into the initial ones. From a fresh
+	// initialisation (mean 0, variance 1) at momentum 0.99 the initial values
+	// take hundreds of steps to fade while real activations are far smaller,
+	// and inference with the moving statistics is meaningless until they do.
+	WarmStartMoving bool
+}
+
+// Trainer trains a Net by Adam on mini-batches of a fixed size. The loss is
+// softmax cross-entropy, Σ_i w[y_i]·CE_i / N over the batch (Keras's
+// class_weight reduction). Batch normalization normalises with each batch's
+// statistics (biased variance, as Keras 3 computes it), and the moving
+// statistics follow them with momentum Momentum. Weight decay, augmentation
+// and learning-rate schedules are the caller's.
+type Trainer struct {
+	net     *Net
+	gr      *graph
+	solver  *G.AdamSolver
+	cw      []float32
+	target  []float32
+	warm    bool // cfg.WarmStartMoving
+	updates int  // moving-statistics updates made so far
+}
+
+// NewTrainer builds the training graph for net. It shares net's values.
+func NewTrainer(net *Net, cfg Config) (*Trainer, error) {
+	cw := make([]float32, nn.NumClasses)
+	for i := range cw {
+		cw[i] = 1
+	}
+	if cfg.ClassWeights != nil {
+		if len(cfg.ClassWeights) != nn.NumClasses {
+			return nil, fmt.Errorf("train: %d class weights, want %d", len(cfg.ClassWeights), nn.NumClasses)
+		}
+		for i, w := range cfg.ClassWeights {
+			if !(w >= 0) || math.IsInf(w, 0) {
+				return nil, fmt.Errorf("train: class weight %d is %g, want a finite value ≥ 0", i, w)
+			}
+			cw[i] = float32(w)
+		}
+	}
+	lr := cfg.LearnRate
+	if lr == 0 {
+		lr = 1e-3
+	}
+	if !(lr > 0) {
+		return nil, fmt.Errorf("train: learning rate %g, want > 0", lr)
+	}
+	gr, err := build(net, cfg.Batch, cfg.Input, training)
+	if err != nil {
+		return nil, err
+	}
+	// Keras's Adam: ε = 1e-7. Gradients are not divided by the batch size
+	// again: the loss is already a mean.
+	solver := G.NewAdamSolver(G.WithLearnRate(lr), G.WithEps(1e-7), G.WithBatchSize(1))
+	return &Trainer{net: net, gr: gr, solver: solver, cw: cw, target: make([]float32, cfg.Batch*nn.NumClasses), warm: cfg.WarmStartMoving}, nil
+}
+
+// Step runs one training step on a batch of images (as for Predict) with
+// their class indices: forward, loss, gradients, an Adam update of the
+// trainable weights and the moving-statistics update. It returns the batch's
+// loss before the update.
+func (t *Trainer) Step(images []float32, labels []int) (float64, error) {
+	gr := t.gr
+	if len(labels) != gr.batch {
+		return 0, fmt.Errorf("train: %d labels, want %d", len(labels), gr.batch)
+	}
+	clear(t.target)
+	for i, c := range labels {
+		if c < 0 || c >= nn.NumClasses {
+			return 0, fmt.Errorf("train: label %d of image %d is not a class index", c, i)
+		}
+		t.target[i*nn.NumClasses+c] = t.cw[c] / float32(gr.batch)
+	}
+	if err := gr.setInput(images); err != nil {
+		return 0, err
+	}
+	if err := G.Let(gr.target, tensor.New(tensor.WithShape(gr.batch, nn.NumClasses), tensor.WithBacking(t.target))); err != nil {
+		return 0, fmt.Errorf("train: %w", err)
+	}
+	// Gradients accumulate in gorgonia's dual values across runs; the solver
+	// zeroes them after an update, but a failed step must not leak into the next.
+	if err := gr.zeroGrads(); err != nil {
+		return 0, err
+	}
+	defer gr.vm.Reset()
+	if err := gr.vm.RunAll(); err != nil {
+		return 0, fmt.Errorf("train: step: %w", err)
+	}
+	loss := float64(gr.loss.Value().Data().(float32))
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, fmt.Errorf("train: loss is %g; weights not updated", loss)
+	}
+	if err := t.solver.Step(G.NodesToValueGrads(gr.order)); err != nil {
+		return loss, fmt.Errorf("train: adam: %w", err)
+	}
+	momentum := t.nextMomentum()
+	for _, s := range gr.stats {
+		updateMoving(t.net.values[s.name+"/moving_mean"], s.mean, momentum)
+		updateMoving(t.net.values[s.name+"/moving_variance"], s.variance, momentum)
+	}
+	return loss, nil
+}
+
+// nextMomentum returns the momentum of the next moving-statistics update and
+// counts it: 0 for a warm start's first update, Momentum otherwise.
+func (t *Trainer) nextMomentum() float32 {
+	defer func() { t.updates++ }()
+	if t.warm && t.updates == 0 {
+		return 0
+	}
+	return Momentum
+}
+
+// updateMoving sets moving = moving·momentum + batch·(1−momentum).
+func updateMoving(moving *tensor.Dense, batch G.Value, momentum float32) {
+	m := moving.Data().([]float32)
+	b := batch.Data().([]float32)
+	for i := range m {
+		m[i] = m[i]*momentum + b[i]*(1-momentum)
+	}
+}
+
+// correct counts the images of the last run of gr whose training-mode logits
+// (before the update) put the true class on top.
+func correct(gr *graph, labels []int) int {
+	v := gr.logits.Value()
+	if v == nil {
+		return 0
+	}
+	logits, ok := v.Data().([]float32)
+	if !ok || len(logits) < len(labels)*nn.NumClasses {
+		return 0
+	}
+	right := 0
+	for i, c := range labels {
+		row := logits[i*nn.NumClasses : (i+1)*nn.NumClasses]
+		top := 0
+		for j, x := range row {
+			if x > row[top] {
+				top = j
+			}
+		}
+		if top == c {
+			right++
+		}
+	}
+	return right
+}
+
+// replicated is a data-parallel training step: each of its graphs (the
+// Trainer's and copies built over the same Net values) runs forward and
+// backward on its share of the batch on its own goroutine; the gradients
+// are summed into the Trainer's graph, which takes one Adam step for the
+// whole batch. The loss is the whole batch's (Σ w·CE / N). Batch
+// normalization normalises each share with its own statistics (as Keras does
+// per replica on several devices); the moving statistics follow the whole
+// batch's mean and variance, combined exactly from the shares'.
+type replicated struct {
+	t       *Trainer
+	graphs  []*graph // graphs[0] is t.gr
+	nets    []*Net   // the Net each graph is built over; nets[0] is t's
+	per     int      // images per graph
+	targets [][]float32
+}
+
+// newReplicated builds k graphs of batch/k images each; k must divide batch.
+func newReplicated(net *Net, cfg Config, k int) (*replicated, error) {
+	if k < 1 || cfg.Batch%k != 0 {
+		return nil, fmt.Errorf("train: %d replicas do not divide batch %d", k, cfg.Batch)
+	}
+	total := cfg.Batch
+	cfg.Batch = total / k
+	t, err := NewTrainer(net, cfg)
+	if err != nil {
+		return nil, err
+	}
+	r := &replicated{t: t, graphs: []*graph{t.gr}, nets: []*Net{net}, per: cfg.Batch}
+	// Each replica needs parameter tensors of its own: gorgonia transposes
+	// operands in place (and back) inside matrix products, so two graphs
+	// running at once must not share one.
+	for range k - 1 {
+		w, err := net.Weights()
+		if err != nil {
+			return nil, err
+		}
+		rn, err := New(w)
+		if err != nil {
+			return nil, err
+		}
+		gr, err := build(rn, cfg.Batch, cfg.Input, training)
+		if err != nil {
+			return nil, err
+		}
+		r.graphs = append(r.graphs, gr)
+		r.nets = append(r.nets, rn)
+	}
+	for range k {
+		r.targets = append(r.targets, make([]float32, cfg.Batch*nn.NumClasses))
+	}
+	return r, nil
+}
+
+// DefaultReplicas is how many graphs train in parallel when
+// FitConfig.Replicas is 0: the most, up to workers, that divide the batch and
+// leave each at least 4 images (fewer makes batch statistics too noisy).
+func DefaultReplicas(batch, workers int) int {
+	for k := min(workers, batch/4); k > 1; k-- {
+		if batch%k == 0 {
+			return k
+		}
+	}
+	return 1
+}
+
+// step trains on one batch and returns its loss and how many images the
+// network classified correctly before the update.
+func (r *replicated) step(images []float32, labels []int) (loss float64, right int, err error) {
+	if len(r.graphs) == 1 {
+		loss, err := r.t.Step(images, labels)
+		if err != nil {
+			return loss, 0, err
+		}
+		return loss, correct(r.t.gr, labels), nil
+	}
+	total := r.per * len(r.graphs)
+	if len(labels) != total {
+		return 0, 0, fmt.Errorf("train: %d labels, want %d", len(labels), total)
+	}
+	in := r.t.gr.in
+	size := in.Height * in.Width * 3
+	for g, gr := range r.graphs {
+		tg := r.targets[g]
+		clear(tg)
+		for i, c := range labels[g*r.per : (g+1)*r.per] {
+			if c < 0 || c >= nn.NumClasses {
+				return 0, 0, fmt.Errorf("train: label %d of image %d is not a class index", c, g*r.per+i)
+			}
+			tg[i*nn.NumClasses+c] = r.t.cw[c] / float32(total)
+		}
+		if err := gr.setInput(images[g*r.per*size : (g+1)*r.per*size]); err != nil {
+			return 0, 0, err
+		}
+		if err := G.Let(gr.target, tensor.New(tensor.WithShape(r.per, nn.NumClasses), tensor.WithBacking(tg))); err != nil {
+			return 0, 0, fmt.Errorf("train: %w", err)
+		}
+		if err := gr.zeroGrads(); err != nil {
+			return 0, 0, err
+		}
+	}
+	errs := make([]error, len(r.graphs))
+	var wg sync.WaitGroup
+	for g, gr := range r.graphs {
+		wg.Go(func() { errs[g] = gr.vm.RunAll() })
+	}
+	wg.Wait()
+	defer func() {
+		for _, gr := range r.graphs {
+			gr.vm.Reset()
+		}
+	}()
+	for g, e := range errs {
+		if e != nil {
+			return 0, 0, fmt.Errorf("train: step (replica %d): %w", g, e)
+		}
+	}
+	for g, gr := range r.graphs {
+		loss += float64(gr.loss.Value().Data().(float32))
+		right += correct(gr, labels[g*r.per:(g+1)*r.per])
+	}
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, right, fmt.Errorf("train: loss is %g; weights not updated", loss)
+	}
+	// Sum the gradients into the first graph's.
+	for j, nd := range r.graphs[0].order {
+		g0, err := gradData(nd)
+		if err != nil {
+			return loss, right, err
+		}
+		for _, gr := range r.graphs[1:] {
+			gj, err := gradData(gr.order[j])
+			if err != nil {
+				return loss, right, err
+			}
+			for i, v := range gj {
+				g0[i] += v
+			}
+		}
+	}
+	if err := r.t.solver.Step(G.NodesToValueGrads(r.graphs[0].order)); err != nil {
+		return loss, right, fmt.Errorf("train: adam: %w", err)
+	}
+	// Whole-batch statistics from equal shares: the mean of the means, and
+	// the mean of the variances plus the variance of the means.
+	momentum := r.t.nextMomentum()
+	for s, st := range r.graphs[0].stats {
+		mean := slices.Clone(st.mean.Data().([]float32))
+		variance := slices.Clone(st.variance.Data().([]float32))
+		k := float32(len(r.graphs))
+		for _, gr := range r.graphs[1:] {
+			m, v := gr.stats[s].mean.Data().([]float32), gr.stats[s].variance.Data().([]float32)
+			for i := range mean {
+				mean[i] += m[i]
+				variance[i] += v[i]
+			}
+		}
+		for i := range mean {
+			mean[i] /= k
+			variance[i] /= k
+		}
+		for _, gr := range r.graphs {
+			m := gr.stats[s].mean.Data().([]float32)
+			for i := range mean {
+				d := m[i] - mean[i]
+				variance[i] += d * d / k
+			}
+		}
+		updateMoving(r.t.net.values[st.name+"/moving_mean"], tensor.New(tensor.WithShape(1, len(mean)), tensor.WithBacking(mean)), momentum)
+		updateMoving(r.t.net.values[st.name+"/moving_variance"], tensor.New(tensor.WithShape(1, len(variance)), tensor.WithBacking(variance)), momentum)
+	}
+	// The replicas take the updated values.
+	for name, v := range r.nets[0].values {
+		src := v.Data().([]float32)
+		for _, rn := range r.nets[1:] {
+			copy(rn.values[name].Data().([]float32), src)
+		}
+	}
+	return loss, right, nil
+}
+
+// gradData returns a parameter node's gradient values.
+func gradData(nd *G.Node) ([]float32, error) {
+	g, err := nd.Grad()
+	if err != nil {
+		return nil, fmt.Errorf("train: gradient of %s: %w", nd.Name(), err)
+	}
+	d, ok := g.Data().([]float32)
+	if !ok {
+		return nil, fmt.Errorf("train: gradient of %s is %T", nd.Name(), g.Data())
+	}
+	return d, nil
+}
