@@ -1,0 +1,100 @@
+//go:build goexperiment.simd && amd64
+
+package kernel
+
+import "simd/archsimd"
+
+// gemmSIMD computes gemmRows with AVX-512 when the CPU has it and n is a
+// multiple of 16, and reports whether it did.
+//
+// The micro-kernel keeps a 4×32 tile of dst in eight 16-wide registers and,
+// for each step along k, loads 32 values of one row of b and broadcasts one
+// value of each of four rows of a: eight fused multiply-adds per six loads.
+// b is read in place (no packing): with n a multiple of 16, 32 values are two
+// whole cache lines, and a 32-column panel of b (k×32) stays in L1 while the
+// rows of a stream past it.
+func gemmSIMD(dst, a, b []float32, m, k, n int, ep *Epilogue[float32]) bool {
+	if !archsimd.X86.AVX512() || n%16 != 0 || k == 0 {
+		return false
+	}
+	b = b[:k*n]
+	i := 0
+	for ; i+4 <= m; i += 4 {
+		a0, a1, a2, a3 := a[i*k:(i+1)*k], a[(i+1)*k:(i+2)*k], a[(i+2)*k:(i+3)*k], a[(i+3)*k:(i+4)*k]
+		j := 0
+		for ; j+32 <= n; j += 32 {
+			var c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float32x16
+			for kk := range a0 {
+				row := b[kk*n+j:]
+				b0 := archsimd.LoadFloat32x16((*[16]float32)(row[:16]))
+				b1 := archsimd.LoadFloat32x16((*[16]float32)(row[16:32]))
+				x := archsimd.BroadcastFloat32x16(a0[kk])
+				c00 = x.MulAdd(b0, c00)
+				c01 = x.MulAdd(b1, c01)
+				x = archsimd.BroadcastFloat32x16(a1[kk])
+				c10 = x.MulAdd(b0, c10)
+				c11 = x.MulAdd(b1, c11)
+				x = archsimd.BroadcastFloat32x16(a2[kk])
+				c20 = x.MulAdd(b0, c20)
+				c21 = x.MulAdd(b1, c21)
+				x = archsimd.BroadcastFloat32x16(a3[kk])
+				c30 = x.MulAdd(b0, c30)
+				c31 = x.MulAdd(b1, c31)
+			}
+			store16(dst[i*n+j:], c00, ep, j)
+			store16(dst[i*n+j+16:], c01, ep, j+16)
+			store16(dst[(i+1)*n+j:], c10, ep, j)
+			store16(dst[(i+1)*n+j+16:], c11, ep, j+16)
+			store16(dst[(i+2)*n+j:], c20, ep, j)
+			store16(dst[(i+2)*n+j+16:], c21, ep, j+16)
+			store16(dst[(i+3)*n+j:], c30, ep, j)
+			store16(dst[(i+3)*n+j+16:], c31, ep, j+16)
+		}
+		for ; j < n; j += 16 {
+			var c0, c1, c2, c3 archsimd.Float32x16
+			for kk := range a0 {
+				b0 := archsimd.LoadFloat32x16((*[16]float32)(b[kk*n+j:]))
+				c0 = archsimd.BroadcastFloat32x16(a0[kk]).MulAdd(b0, c0)
+				c1 = archsimd.BroadcastFloat32x16(a1[kk]).MulAdd(b0, c1)
+				c2 = archsimd.BroadcastFloat32x16(a2[kk]).MulAdd(b0, c2)
+				c3 = archsimd.BroadcastFloat32x16(a3[kk]).MulAdd(b0, c3)
+			}
+			store16(dst[i*n+j:], c0, ep, j)
+			store16(dst[(i+1)*n+j:], c1, ep, j)
+			store16(dst[(i+2)*n+j:], c2, ep, j)
+			store16(dst[(i+3)*n+j:], c3, ep, j)
+		}
+	}
+	for ; i < m; i++ {
+		ai := a[i*k : (i+1)*k]
+		for j := 0; j < n; j += 16 {
+			var c archsimd.Float32x16
+			for kk, x := range ai {
+				c = archsimd.BroadcastFloat32x16(x).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(b[kk*n+j:])), c)
+			}
+			store16(dst[i*n+j:], c, ep, j)
+		}
+	}
+	return true
+}
+
+// store16 applies the epilogue to 16 accumulated values of columns j… and
+// stores them at dst.
+func store16(dst []float32, v archsimd.Float32x16, ep *Epilogue[float32], j int) {
+	d := (*[16]float32)(dst)
+	if ep != nil {
+		if ep.Bias != nil {
+			v = v.Add(archsimd.LoadFloat32x16((*[16]float32)(ep.Bias[j:])))
+		}
+		if ep.ReLU {
+			v = v.Max(archsimd.Float32x16{})
+		}
+		if ep.Scale != nil {
+			v = v.MulAdd(archsimd.LoadFloat32x16((*[16]float32)(ep.Scale[j:])), archsimd.LoadFloat32x16((*[16]float32)(ep.Shift[j:])))
+		}
+		if ep.Accumulate {
+			v = v.Add(archsimd.LoadFloat32x16(d))
+		}
+	}
+	v.Store(d)
+}

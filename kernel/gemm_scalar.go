@@ -1,0 +1,7 @@
+//go:build !(goexperiment.simd && amd64)
+
+package kernel
+
+// gemmSIMD reports that there is no SIMD form in this build: build with
+// GOEXPERIMENT=simd on amd64 for one.
+func gemmSIMD(dst, a, b []float32, m, k, n int, ep *Epilogue[float32]) bool { return false }
