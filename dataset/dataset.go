@@ -8,8 +8,10 @@
 // common misspelling "NIML" is accepted for NILM. Images are found recursively
 // inside a class folder. Scan lists files without decoding them; Check and
 // DropUnreadable find the files that do not decode. LoadGroups and SetGroups
-// attach slide or patient ids from a CSV file, and Split then keeps each
-// group whole.
+// attach slide or patient ids, and the original each augmented copy was made
+// from, from a CSV file; Load does it from manifest.csv beside the class
+// folders. Split and Folds then keep each slide (or, without slides, each
+// original) whole.
 package dataset
 
 import (
@@ -29,19 +31,34 @@ import (
 // Extensions lists the accepted image file extensions, lower case; matching is case-insensitive.
 var Extensions = []string{".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 
+// ManifestName is the file beside the class folders that Load reads for
+// each file's slide and original (a groups CSV, see LoadGroups).
+const ManifestName = "manifest.csv"
+
 // Item is one image of the dataset.
 type Item struct {
-	Path  string // file path: the dataset root joined with the path inside it
-	Class int    // class index into nn.ClassNames()
-	Group string // slide or patient id, "" unless set by SetGroups
+	Path     string // file path: the dataset root joined with the path inside it
+	Class    int    // class index into nn.ClassNames()
+	Group    string // slide or patient id, "" unless set by SetGroups
+	Original string // the image this file is a copy of (augmented or not), "" unless set by SetGroups
+}
+
+// Unit returns what the item is counted as when evaluating: its original
+// when known (so copies of one image count once), else its path.
+func (it Item) Unit() string {
+	if it.Original != "" {
+		return "original:" + it.Original
+	}
+	return "file:" + it.Path
 }
 
 // Dataset is the list of images found under a root folder, in a deterministic order.
 type Dataset struct {
-	Root    string   // the folder given to Scan
-	Items   []Item   // images sorted by class, then by path inside the root (slash-separated, byte order)
-	Ignored []string // files inside class folders that are hidden or not images, and hidden folders (ending in "/"), relative to Root
-	Unknown []string // top-level entries that are not class folders (other folders, loose files), relative to Root
+	Root     string   // the folder given to Scan
+	Items    []Item   // images sorted by class, then by path inside the root (slash-separated, byte order)
+	Ignored  []string // files inside class folders that are hidden or not images, and hidden folders (ending in "/"), relative to Root
+	Unknown  []string // top-level entries that are not class folders (other folders, loose files), relative to Root
+	Grouping string   // where the items' groups came from, e.g. "slide from DIR/manifest.csv"; "" when they have none
 }
 
 // Rel returns the slash-separated path of it inside the dataset root.
@@ -121,6 +138,9 @@ func Scan(dir string) (*Dataset, error) {
 			}
 		}
 		c, ok := ClassOf(name)
+		if name == ManifestName && !isDir {
+			continue // read by Load
+		}
 		if !isDir || !ok {
 			d.Unknown = append(d.Unknown, name)
 			continue
@@ -164,6 +184,34 @@ func Scan(dir string) (*Dataset, error) {
 	slices.Sort(d.Ignored)
 	slices.Sort(d.Unknown)
 	return d, nil
+}
+
+// Load scans dir (see Scan) and sets every item's slide and original from
+// groupsCSV, or, when groupsCSV is "", from dir/manifest.csv if there is one.
+// It returns the CSV entries that match no file as warnings.
+func Load(dir, groupsCSV string) (d *Dataset, unused []string, err error) {
+	if d, err = Scan(dir); err != nil {
+		return nil, nil, err
+	}
+	if groupsCSV == "" {
+		m := filepath.Join(dir, ManifestName)
+		if _, err := os.Stat(m); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return d, nil, nil
+			}
+			return nil, nil, fmt.Errorf("dataset manifest: %w", err)
+		}
+		groupsCSV = m
+	}
+	g, err := LoadGroups(groupsCSV)
+	if err != nil {
+		return nil, nil, err
+	}
+	if unused, err = d.SetGroups(g); err != nil {
+		return nil, nil, err
+	}
+	d.Grouping = fmt.Sprintf("%s from %s", g.Column, groupsCSV)
+	return d, unused, nil
 }
 
 // walkClass appends the images found recursively under Root/folder as class c.

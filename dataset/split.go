@@ -26,7 +26,9 @@ import (
 // this step can move a count further than one item from n·f.
 //
 // When the items carry groups (see SetGroups), whole groups are assigned, so
-// the images of one slide or patient never straddle two sets. Each group is
+// the images of one slide or patient never straddle two sets; items with no
+// group but an original are grouped by their original, so the copies of one
+// image never straddle two sets. Each group is
 // given its majority class (ties: the lower class index) and the groups of
 // each class are assigned greedily, largest first (ties in seeded random
 // order), to the set furthest below its target n·f images for that class.
@@ -53,7 +55,7 @@ func Split(d *Dataset, fractions [3]float64, seed uint64) (train, val, test []It
 	}
 	grouped := 0
 	for _, it := range d.Items {
-		if it.Group != "" {
+		if groupKey(it) != "" {
 			grouped++
 		}
 	}
@@ -73,6 +75,18 @@ func Split(d *Dataset, fractions [3]float64, seed uint64) (train, val, test []It
 		out[set[i]] = append(out[set[i]], it)
 	}
 	return out[0], out[1], out[2], nil
+}
+
+// groupKey is what keeps an item with others in a split: its group, else its
+// original, else "".
+func groupKey(it Item) string {
+	if it.Group != "" {
+		return "group:" + it.Group
+	}
+	if it.Original != "" {
+		return "original:" + it.Original
+	}
+	return ""
 }
 
 // splitItems assigns each item to a set, class by class.
@@ -162,10 +176,11 @@ func splitGroups(d *Dataset, fractions [3]float64, seed uint64) ([]int, error) {
 	byName := map[string]*group{}
 	var groups []*group
 	for i, it := range d.Items {
-		g := byName[it.Group]
+		key := groupKey(it)
+		g := byName[key]
 		if g == nil {
-			g = &group{name: it.Group}
-			byName[it.Group] = g
+			g = &group{name: key}
+			byName[key] = g
 			groups = append(groups, g)
 		}
 		g.items = append(g.items, i)
