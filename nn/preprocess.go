@@ -19,6 +19,10 @@
 // centres the filter at (d+0.5)*in/out - 0.5 (source pixel i sits at i), its
 // support is max(1, in/out) pixels on each side, and its weights are normalised
 // to sum to one over the source pixels they reach (fewer at the image edges).
+// When Preprocessor.Crop is set (weights record it in Metadata.Crop), only the
+// centred rectangle of round(Crop·side) pixels on each axis (at least one) is
+// kept before resizing: it drops the borders where augmented copies carry
+// their fill, for every image alike.
 // A source that already has the destination size is copied exactly. The same
 // input gives the same bits on every run and on every platform, native or
 // WebAssembly.
@@ -47,6 +51,10 @@ import (
 // and the whole image is stretched to the destination size with an antialiased triangle filter;
 // the comment at the top of preprocess.go gives the exact rules. The zero value is ready to use.
 type Preprocessor struct {
+	// Crop is the share of each side kept, centred, before resizing: in
+	// (0, 1], or 0 for the whole image. Set it from the weights' Metadata.Crop.
+	Crop float64
+
 	xw, yw axisWeights // resampling weights of each axis, reused while the lengths repeat
 	row    []float32   // one source row as float32 R, G and B planes, 3×srcWidth
 	tmp    []float32   // horizontal pass output, srcHeight×dstWidth×3
@@ -204,6 +212,11 @@ func (p *Preprocessor) image(out []float32, dst Dims, img image.Image) error {
 	if sw <= 0 || sh <= 0 || sw > MaxSourceSide || sh > MaxSourceSide {
 		return fmt.Errorf("image is %dx%d: sides above %d pixels are not accepted; downscale or crop it first", sw, sh, MaxSourceSide)
 	}
+	if err := CheckCrop(p.Crop); err != nil {
+		return err
+	}
+	b = CropRect(b, p.Crop)
+	sw, sh = b.Dx(), b.Dy()
 
 	p.xw.set(sw, dst.Width)
 	p.yw.set(sh, dst.Height)
@@ -248,6 +261,27 @@ func (p *Preprocessor) image(out []float32, dst Dims, img image.Image) error {
 		}
 	}
 	return nil
+}
+
+// CheckCrop reports an error unless crop is 0 (no crop) or in (0, 1].
+func CheckCrop(crop float64) error {
+	if crop < 0 || crop > 1 || math.IsNaN(crop) {
+		return fmt.Errorf("crop %g: want the share of each side kept, in (0, 1], or 0 for the whole image", crop)
+	}
+	return nil
+}
+
+// CropRect returns the centred part of b that preprocessing keeps at crop
+// (see Preprocessor.Crop): round(crop·side) pixels on each axis, at least
+// one, offset by half the rest (rounded down). Crop 0 or 1 returns b.
+func CropRect(b image.Rectangle, crop float64) image.Rectangle {
+	if crop <= 0 || crop >= 1 {
+		return b
+	}
+	w := max(1, int(math.Round(float64(b.Dx())*crop)))
+	h := max(1, int(math.Round(float64(b.Dy())*crop)))
+	x0, y0 := b.Min.X+(b.Dx()-w)/2, b.Min.Y+(b.Dy()-h)/2
+	return image.Rect(x0, y0, x0+w, y0+h)
 }
 
 // grow returns s resized to n, reusing its storage when it is large enough.

@@ -17,6 +17,16 @@ import (
 // Preprocessing describes, for weight metadata, what the network expects as input.
 const Preprocessing = "RGB, pixel/255 in [0,1], alpha composited on white, whole image resized to the input size (no crop) with an antialiased triangle filter"
 
+// PreprocessingWithCrop describes, for weight metadata, the preprocessing of
+// weights whose Metadata.Crop is crop (Preprocessing when it is 0 or 1).
+func PreprocessingWithCrop(crop float64) string {
+	if crop <= 0 || crop >= 1 {
+		return Preprocessing
+	}
+	return fmt.Sprintf("RGB, pixel/255 in [0,1], alpha composited on white, centre crop keeping %s of each side, resized to the input size with an antialiased triangle filter",
+		strconv.FormatFloat(crop, 'g', -1, 64))
+}
+
 // Metadata describes weights: what they expect and what trained them.
 type Metadata struct {
 	Classes       []string          // class names in output order; must be ClassNames()
@@ -27,6 +37,7 @@ type Metadata struct {
 	Source        string            // where the weights came from (trainer, import)
 	Temperature   float64           // softmax temperature Probs are computed at (calibration); 0 means 1
 	OODThreshold  float64           // largest in-distribution OOD score; 0 when the weights carry no OOD statistics
+	Crop          float64           // share of each side of the image kept, centred, before resizing (Preprocessor.Crop); 0 means the whole image
 	Extra         map[string]string // other metadata keys, kept as found
 }
 
@@ -39,6 +50,7 @@ const (
 	keyTrainingData  = "training_data"
 	keyMetrics       = "metrics"
 	keySource        = "source"
+	keyCrop          = "crop"
 	formatName       = "papscope-xception-lite-v1"
 )
 
@@ -108,6 +120,9 @@ func (m Metadata) validate() error {
 		return fmt.Errorf("weights: classes %q do not match the network's %q (same names, same order)", m.Classes, ClassNames())
 	}
 	if err := CheckInput(m.Input); err != nil {
+		return fmt.Errorf("weights: %w", err)
+	}
+	if err := CheckCrop(m.Crop); err != nil {
 		return fmt.Errorf("weights: %w", err)
 	}
 	if m.Metrics != "" && !json.Valid([]byte(m.Metrics)) {
@@ -181,10 +196,13 @@ func decodeMetadata(md map[string]string) (Metadata, error) {
 	if m.OODThreshold, err = parseDecimal(md, keyOODThreshold); err != nil {
 		return Metadata{}, err
 	}
+	if m.Crop, err = parseDecimal(md, keyCrop); err != nil {
+		return Metadata{}, err
+	}
 	for k, v := range md {
 		switch k {
 		case keyFormat, keyClasses, keyInputShape, keyPreprocessing, keyTrainingData, keyMetrics, keySource,
-			keyTemperature, keyOODThreshold:
+			keyTemperature, keyOODThreshold, keyCrop:
 		default:
 			if m.Extra == nil {
 				m.Extra = map[string]string{}
@@ -219,6 +237,10 @@ func (w *Weights) Encode(out io.Writer) error {
 	set(keySource, w.Meta.Source)
 	delete(md, keyTemperature) // only the fields say what the weights carry
 	delete(md, keyOODThreshold)
+	delete(md, keyCrop)
+	if w.Meta.Crop != 0 {
+		md[keyCrop] = formatDecimal(w.Meta.Crop)
+	}
 	if w.Meta.Temperature != 0 {
 		md[keyTemperature] = formatDecimal(w.Meta.Temperature)
 	}
