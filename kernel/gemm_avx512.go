@@ -98,3 +98,19 @@ func store16(dst []float32, v archsimd.Float32x16, ep *Epilogue[float32], j int)
 	}
 	v.Store(d)
 }
+
+// mulAddSIMD computes MulAdd with AVX-512 when the CPU has it and the length
+// is a multiple of 16, and reports whether it did.
+func mulAddSIMD(dst, a, b []float32) bool {
+	n := len(dst)
+	if !archsimd.X86.AVX512() || n%16 != 0 {
+		return false
+	}
+	a, b = a[:n], b[:n]
+	for i := 0; i < n; i += 16 {
+		d := (*[16]float32)(dst[i:])
+		v := archsimd.LoadFloat32x16((*[16]float32)(a[i:])).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(b[i:])), archsimd.LoadFloat32x16(d))
+		v.Store(d)
+	}
+	return true
+}

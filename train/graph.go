@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"runtime"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -43,41 +44,27 @@ func scalar(x *G.Node, v float64) *G.Node {
 // rowBroadcast is the broadcast pattern of a (1, C) operand against an (M, C) one.
 var rowBroadcast = []byte{0}
 
-// batchNormTrain normalises x (M, C) with its own per-channel mean and
-// (biased) variance, then scales by gamma and shifts by beta (both (1, C)).
-// It returns the output and the batch statistics as (1, C) nodes.
-func batchNormTrain(x, gamma, beta *G.Node) (y, mean, variance *G.Node, err error) {
-	defer catch(&err)
-	c := x.Shape()[1]
-	mean = must(G.Reshape(must(G.Mean(x, 0)), tensor.Shape{1, c}))
-	xc := must(G.BroadcastSub(x, mean, nil, rowBroadcast))
-	variance = must(G.Reshape(must(G.Mean(must(G.Square(xc)), 0)), tensor.Shape{1, c}))
-	y = normalise(xc, variance, gamma, beta)
-	return y, mean, variance, nil
-}
-
-// batchNormInfer normalises x (M, C) with fixed statistics mean and variance (1, C).
-func batchNormInfer(x, gamma, beta, mean, variance *G.Node) (y *G.Node, err error) {
-	defer catch(&err)
-	xc := must(G.BroadcastSub(x, mean, nil, rowBroadcast))
-	return normalise(xc, variance, gamma, beta), nil
-}
-
-// normalise returns xc·gamma/sqrt(variance+ε) + beta. It takes 1/sqrt as two
-// ops: gorgonia v0.9.18's InverseSqrt has a wrong gradient (−g/(2y³) instead of −g·y³/2).
-func normalise(xc, variance, gamma, beta *G.Node) *G.Node {
-	inv := must(G.Inverse(must(G.Sqrt(must(G.Add(variance, scalar(variance, nn.BNEpsilon)))))))
-	scale := must(G.HadamardProd(gamma, inv))
-	return must(G.BroadcastAdd(must(G.BroadcastHadamardProd(xc, scale, nil, rowBroadcast)), beta, nil, rowBroadcast))
-}
-
-// bnStat holds the batch statistics of one batch-normalization layer, copied
-// out of the graph as the tape machine computes them (gorgonia.Read): the
-// statistic nodes' own values cannot be read after the run, because later
-// ops may reuse their memory in place.
+// bnStat holds the batch statistics of one batch-normalization layer, as
+// float32 (1, C) tensors, written by its op at every run of the graph.
 type bnStat struct {
 	name           string // Keras layer name
 	mean, variance G.Value
+}
+
+// recordStats copies a batch's statistics into s.
+func recordStats[T float32 | float64](s *bnStat, mean, variance []T) {
+	for _, p := range []struct {
+		dst *G.Value
+		src []T
+	}{{&s.mean, mean}, {&s.variance, variance}} {
+		if *p.dst == nil {
+			*p.dst = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(1, len(p.src)))
+		}
+		d := (*p.dst).Data().([]float32)
+		for i, v := range p.src {
+			d[i] = float32(v)
+		}
+	}
 }
 
 // mode is what a graph is built for.
@@ -117,6 +104,7 @@ func build(n *Net, batch int, in nn.Dims, m mode) (gr *graph, err error) {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	defer catch(&err)
+	workers := runtime.GOMAXPROCS(0)
 	g := G.NewGraph()
 	gr = &graph{g: g, batch: batch, in: in, params: map[string]*G.Node{}}
 	trainable := map[string]bool{}
@@ -157,51 +145,42 @@ func build(n *Net, batch int, in nn.Dims, m mode) (gr *graph, err error) {
 		switch l.Kind {
 		case nn.Input:
 			gr.input = G.NewTensor(g, tensor.Float32, 4, G.WithShape(batch, in.Height, in.Width, 3), G.WithName("input"))
-			a = act{gr.input, geom{batch, in.Height, in.Width, 3}}
+			a = act{gr.input, geom{N: batch, H: in.Height, W: in.Width, C: 3}}
 		case nn.Conv2D:
-			if l.KernelSize != 3 || l.Stride != 2 || l.SamePad || l.InChannels != 3 {
-				return nil, fmt.Errorf("train: %s: only a 3×3 stride-2 valid conv on the RGB input is supported", l.Name)
+			if l.KernelSize != 3 || l.Stride != 2 || l.SamePad || l.InChannels != 3 || l.Activation != nn.ReLU {
+				return nil, fmt.Errorf("train: %s: only a 3×3 stride-2 valid conv with ReLU on the RGB input is supported", l.Name)
 			}
-			cols := must(im2col3x3s2(src.x))
-			a = act{affine(cols, l.Name, l.Activation), src.g.pooled(l.OutChannels())}
+			o := &op{kind: opConv1, g: src.g, o: l.OutChannels(), layer: l.Name, workers: workers}
+			a = act{must(applyOp(o, src.x, node(l.Name+"/kernel"), node(l.Name+"/bias"))), src.g.Pooled(l.OutChannels())}
 		case nn.SeparableConv2D:
-			if l.KernelSize != 3 || l.Stride != 1 || !l.SamePad {
-				return nil, fmt.Errorf("train: %s: only 3×3 stride-1 same separable convs are supported", l.Name)
+			if l.KernelSize != 3 || l.Stride != 1 || !l.SamePad || l.Activation != nn.ReLU {
+				return nil, fmt.Errorf("train: %s: only 3×3 stride-1 same separable convs with ReLU are supported", l.Name)
 			}
-			d := must(depthwise3x3(src.x, node(l.Name+"/depthwise_kernel"), src.g))
-			z := must(G.Mul(d, node(l.Name+"/pointwise_kernel")))
-			z = must(G.BroadcastAdd(z, node(l.Name+"/bias"), nil, rowBroadcast))
-			if l.Activation == nn.ReLU {
-				z = must(G.Rectify(z))
-			}
-			a = act{z, geom{src.g.n, src.g.h, src.g.w, l.OutChannels()}}
+			o := &op{kind: opSepConv, g: src.g, o: l.OutChannels(), layer: l.Name, workers: workers}
+			z := must(applyOp(o, src.x, node(l.Name+"/depthwise_kernel"), node(l.Name+"/pointwise_kernel"), node(l.Name+"/bias")))
+			a = act{z, geom{N: src.g.N, H: src.g.H, W: src.g.W, C: l.OutChannels()}}
 		case nn.BatchNorm:
-			gamma, beta := node(l.Name+"/gamma"), node(l.Name+"/beta")
-			var y *G.Node
-			if m != inference {
-				var mean, variance *G.Node
-				y, mean, variance, err = batchNormTrain(src.x, gamma, beta)
-				s := &bnStat{name: l.Name}
-				G.Read(mean, &s.mean)
-				G.Read(variance, &s.variance)
-				gr.stats = append(gr.stats, s)
+			o := &op{kind: opBatchNorm, g: src.g, layer: l.Name, workers: workers}
+			args := []*G.Node{src.x, node(l.Name + "/gamma"), node(l.Name + "/beta")}
+			if m == inference {
+				o.kind = opBatchNormInfer
+				args = append(args, node(l.Name+"/moving_mean"), node(l.Name+"/moving_variance"))
 			} else {
-				y, err = batchNormInfer(src.x, gamma, beta, node(l.Name+"/moving_mean"), node(l.Name+"/moving_variance"))
+				o.stats = &bnStat{name: l.Name}
+				gr.stats = append(gr.stats, o.stats)
 			}
-			if err != nil {
-				return nil, fmt.Errorf("train: %s: %w", l.Name, err)
-			}
-			a = act{y, src.g}
+			a = act{must(applyOp(o, args...)), src.g}
 		case nn.MaxPool2D:
 			if l.KernelSize != 3 || l.Stride != 2 || l.SamePad {
 				return nil, fmt.Errorf("train: %s: only a 3×3 stride-2 valid max-pool is supported", l.Name)
 			}
-			a = act{must(maxPool3x3s2(src.x, src.g)), src.g.pooled(src.g.c)}
+			o := &op{kind: opMaxPool, g: src.g, layer: l.Name, workers: workers}
+			a = act{must(applyOp(o, src.x)), src.g.Pooled(src.g.C)}
 		case nn.Add:
 			a = act{must(G.Add(src.x, acts[l.Inputs[1]].x)), src.g}
 		case nn.GlobalAvgPool2D:
-			x3 := must(G.Reshape(src.x, tensor.Shape{batch, src.g.h * src.g.w, src.g.c}))
-			a = act{must(G.Mean(x3, 1)), geom{}}
+			o := &op{kind: opGlobalPool, g: src.g, layer: l.Name, workers: workers}
+			a = act{must(applyOp(o, src.x)), geom{}}
 		case nn.Dense:
 			a = act{affine(src.x, l.Name, l.Activation), geom{}}
 		default:

@@ -4,177 +4,188 @@ import (
 	"fmt"
 	"hash"
 	"hash/fnv"
+	"math"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"papscope/kernel"
+	"papscope/nn"
 )
 
 // geom is the N×H×W×C geometry behind an activation matrix of shape (N·H·W, C).
-type geom struct{ n, h, w, c int }
+type geom = kernel.Geom
 
-func (g geom) rows() int { return g.n * g.h * g.w }
-
-// pooled returns the geometry after a 3×3 stride-2 valid window (conv1 or the max-pool).
-func (g geom) pooled(c int) geom { return geom{g.n, (g.h-3)/2 + 1, (g.w-3)/2 + 1, c} }
-
-// opKind says what a loopOp computes.
+// opKind says what an op computes. Shapes: M = N·H·W pixels of the op's
+// geometry g, C = g.C input channels, O the op's output channels.
 type opKind int
 
 const (
-	opDepthwise           opKind = iota // (x (M,C), k (9,C)) → y (M,C): 3×3 depthwise, stride 1, same padding
-	opDepthwiseGradInput                // (k (9,C), dy (M,C)) → dx (M,C)
-	opDepthwiseGradKernel               // (x (M,C), dy (M,C)) → dk (9,C)
-	opIm2col                            // x (N,H,W,3) → cols (N·OH·OW, 27): conv1's 3×3 stride-2 valid patches
-	opCol2im                            // dcols (N·OH·OW, 27) → dx (N,H,W,3)
-	opMaxPool                           // x (M,C) → y (N·PH·PW, C): 3×3 stride-2 valid max-pool
-	opMaxPoolGrad                       // (x (M,C), dy) → dx (M,C): routes dy to each window's first maximum
+	opConv1               opKind = iota // (img (N,H,W,3), k (27,O), b (1,O)) → relu(patches·k + b) (N·OH·OW, O): the 3×3 stride-2 valid conv1
+	opConv1GradKernel                   // (img, gy (N·OH·OW, O)) → (27, O): patchesᵀ·gy
+	opSepConv                           // (x (M,C), dk (9,C), pk (C,O), b (1,O)) → relu(depthwise(x)·pk + b) (M,O)
+	opDepthwise                         // (x (M,C), dk (9,C)) → (M,C): 3×3 depthwise, stride 1, same padding
+	opDepthwiseGradInput                // (dk (9,C), dd (M,C)) → (M,C)
+	opDepthwiseGradKernel               // (x (M,C), dd (M,C)) → (9,C)
+	opReLUGrad                          // (y (M,O), dy (M,O)) → dy where y > 0 (M,O)
+	opColumnSums                        // g (M,O) → (1,O)
+	opGemmTN                            // (a (M,C), b (M,O)) → aᵀ·b (C,O)
+	opGemmNT                            // (g (M,O), w (C,O)) → g·wᵀ (M,C)
+	opBatchNorm                         // (x (M,C), gamma (1,C), beta (1,C)) → (M,C), with the batch's statistics (recorded)
+	opBatchNormGradInput                // (x, gamma, dy) → (M,C)
+	opBatchNormGradGamma                // (x, dy) → (1,C)
+	opBatchNormInfer                    // (x, gamma, beta, mean (1,C), variance (1,C)) → (M,C)
+	opMaxPool                           // x (M,C) → (N·PH·PW, C): 3×3 stride-2 valid max-pool
+	opMaxPoolGrad                       // (x (M,C), y, dy) → (M,C): dy to each window's first maximum
+	opGlobalPool                        // x (M,C) → (N,C): mean over each image's pixels
+	opGlobalPoolGrad                    // dy (N,C) → (M,C)
 )
 
-var opNames = [...]string{"Depthwise3x3", "Depthwise3x3GradInput", "Depthwise3x3GradKernel", "Im2col3x3s2", "Col2im3x3s2", "MaxPool3x3s2NHWC", "MaxPool3x3s2NHWCGrad"}
+var opNames = [...]string{"Conv1", "Conv1GradKernel", "SepConv", "Depthwise3x3", "Depthwise3x3GradInput", "Depthwise3x3GradKernel",
+	"ReLUGrad", "ColumnSums", "GemmTN", "GemmNT", "BatchNorm", "BatchNormGradInput", "BatchNormGradGamma", "BatchNormInfer",
+	"MaxPool3x3s2", "MaxPool3x3s2Grad", "GlobalAvgPool", "GlobalAvgPoolGrad"}
 
-// loopOp is a gorgonia operation computed by plain Go loops over NHWC data:
-// the depthwise convolution, conv1's patch extraction and the max-pool, with
-// their gradients. The geometry g (of the op's spatial input) is fixed when the
-// graph is built, so shapes are known statically. It works on float32 and float64.
-type loopOp struct {
-	kind opKind
-	g    geom
+// op is a gorgonia operation computed by papscope's kernels (package
+// kernel) on float32 or float64 data. Its geometry is fixed when the graph is
+// built, so shapes are known statically. The forward ops (conv1, separable
+// conv, batch norm, pools) carry hand-written gradients, built by SymDiff
+// from the other kinds.
+type op struct {
+	kind    opKind
+	g       geom   // geometry of the op's spatial input
+	o       int    // output channels, where the kind has them
+	layer   string // the Keras layer it belongs to: keeps ops of different layers apart in gorgonia's hashing
+	workers int    // goroutines the kernels may use
+	stats   *bnStat
 }
 
-// depthwise3x3 adds a 3×3 depthwise convolution of x (N·H·W, C) with kernel k (9, C) to the graph.
-func depthwise3x3(x, k *G.Node, g geom) (*G.Node, error) {
-	return G.ApplyOp(&loopOp{opDepthwise, g}, x, k)
+func (o *op) String() string {
+	return fmt.Sprintf("%s{%d,%d,%d,%d→%d %s}", opNames[o.kind], o.g.N, o.g.H, o.g.W, o.g.C, o.o, o.layer)
 }
 
-// im2col3x3s2 adds conv1's patch matrix of x (N, H, W, 3) to the graph.
-func im2col3x3s2(x *G.Node) (*G.Node, error) {
-	s := x.Shape()
-	if len(s) != 4 || s[3] != 3 {
-		return nil, fmt.Errorf("im2col: input shape %v, want (N, H, W, 3)", s)
-	}
-	return G.ApplyOp(&loopOp{opIm2col, geom{s[0], s[1], s[2], 3}}, x)
-}
-
-// maxPool3x3s2 adds a 3×3 stride-2 valid max-pool of x (N·H·W, C) to the graph.
-func maxPool3x3s2(x *G.Node, g geom) (*G.Node, error) {
-	return G.ApplyOp(&loopOp{opMaxPool, g}, x)
-}
-
-func (op *loopOp) String() string {
-	return fmt.Sprintf("%s{%d,%d,%d,%d}", opNames[op.kind], op.g.n, op.g.h, op.g.w, op.g.c)
-}
-
-// dims returns the number of dimensions of each input and of the output.
-func (op *loopOp) dims() (in []int, out int) {
-	switch op.kind {
-	case opIm2col:
-		return []int{4}, 2
-	case opCol2im:
-		return []int{2}, 4
-	case opMaxPool:
-		return []int{2}, 2
-	}
-	return []int{2, 2}, 2
-}
-
-func (op *loopOp) outShape() tensor.Shape {
-	g := op.g
-	switch op.kind {
-	case opDepthwise, opDepthwiseGradInput, opMaxPoolGrad:
-		return tensor.Shape{g.rows(), g.c}
-	case opDepthwiseGradKernel:
-		return tensor.Shape{9, g.c}
-	case opIm2col:
-		return tensor.Shape{g.pooled(27).rows(), 27}
-	case opCol2im:
-		return tensor.Shape{g.n, g.h, g.w, 3}
-	case opMaxPool:
-		return tensor.Shape{g.pooled(g.c).rows(), g.c}
-	}
-	panic("unknown op")
-}
-
-// inShape returns the shape input i must have.
-func (op *loopOp) inShape(i int) tensor.Shape {
-	g := op.g
-	full := tensor.Shape{g.rows(), g.c}
-	switch op.kind {
+// shapes returns the shape of each input and of the output.
+func (o *op) shapes() (in []tensor.Shape, out tensor.Shape) {
+	g := o.g
+	m, c := g.Pixels(), g.C
+	full, row := tensor.Shape{m, c}, tensor.Shape{1, c}
+	outFull := tensor.Shape{m, o.o}
+	img := tensor.Shape{g.N, g.H, g.W, 3}
+	p := g.Pooled(c)
+	switch o.kind {
+	case opConv1:
+		return []tensor.Shape{img, {27, o.o}, {1, o.o}}, tensor.Shape{p.Pixels(), o.o}
+	case opConv1GradKernel:
+		return []tensor.Shape{img, {p.Pixels(), o.o}}, tensor.Shape{27, o.o}
+	case opSepConv:
+		return []tensor.Shape{full, {9, c}, {c, o.o}, {1, o.o}}, outFull
 	case opDepthwise:
-		if i == 1 {
-			return tensor.Shape{9, g.c}
-		}
+		return []tensor.Shape{full, {9, c}}, full
 	case opDepthwiseGradInput:
-		if i == 0 {
-			return tensor.Shape{9, g.c}
-		}
-	case opIm2col:
-		return tensor.Shape{g.n, g.h, g.w, 3}
-	case opCol2im:
-		return tensor.Shape{g.pooled(27).rows(), 27}
+		return []tensor.Shape{{9, c}, full}, full
+	case opDepthwiseGradKernel:
+		return []tensor.Shape{full, full}, tensor.Shape{9, c}
+	case opReLUGrad:
+		return []tensor.Shape{outFull, outFull}, outFull
+	case opColumnSums:
+		return []tensor.Shape{outFull}, tensor.Shape{1, o.o}
+	case opGemmTN:
+		return []tensor.Shape{full, outFull}, tensor.Shape{c, o.o}
+	case opGemmNT:
+		return []tensor.Shape{outFull, {c, o.o}}, full
+	case opBatchNorm:
+		return []tensor.Shape{full, row, row}, full
+	case opBatchNormGradInput:
+		return []tensor.Shape{full, row, full}, full
+	case opBatchNormGradGamma:
+		return []tensor.Shape{full, full}, row
+	case opBatchNormInfer:
+		return []tensor.Shape{full, row, row, row, row}, full
+	case opMaxPool:
+		return []tensor.Shape{full}, tensor.Shape{p.Pixels(), c}
 	case opMaxPoolGrad:
-		if i == 1 {
-			return tensor.Shape{g.pooled(g.c).rows(), g.c}
-		}
+		return []tensor.Shape{full, {p.Pixels(), c}, {p.Pixels(), c}}, full
+	case opGlobalPool:
+		return []tensor.Shape{full}, tensor.Shape{g.N, c}
+	case opGlobalPoolGrad:
+		return []tensor.Shape{{g.N, c}}, full
 	}
-	return full
+	panic("train: unknown op kind")
+}
+
+// applyOp adds the op to the graph.
+func applyOp(o *op, inputs ...*G.Node) (*G.Node, error) { return G.ApplyOp(o, inputs...) }
+
+// derived returns an op of another kind on the same geometry and layer.
+func (o *op) derived(k opKind) *op {
+	return &op{kind: k, g: o.g, o: o.o, layer: o.layer, workers: o.workers}
 }
 
 // Arity implements gorgonia.Op.
-func (op *loopOp) Arity() int { in, _ := op.dims(); return len(in) }
+func (o *op) Arity() int { in, _ := o.shapes(); return len(in) }
 
 // Type implements gorgonia.Op: every input and the output are tensors of one dtype.
-func (op *loopOp) Type() hm.Type {
+func (o *op) Type() hm.Type {
 	a := hm.TypeVariable('a')
-	in, out := op.dims()
+	in, out := o.shapes()
 	ts := make([]hm.Type, 0, len(in)+1)
-	for _, d := range in {
-		ts = append(ts, &G.TensorType{Dims: d, Of: a})
+	for _, s := range in {
+		ts = append(ts, &G.TensorType{Dims: s.Dims(), Of: a})
 	}
-	ts = append(ts, &G.TensorType{Dims: out, Of: a})
+	ts = append(ts, &G.TensorType{Dims: out.Dims(), Of: a})
 	return hm.NewFnType(ts...)
 }
 
 // InferShape implements gorgonia.Op; the shape follows from the op's geometry.
-func (op *loopOp) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
-	if len(inputs) != op.Arity() {
-		return nil, fmt.Errorf("%v: %d inputs, want %d", op, len(inputs), op.Arity())
+func (o *op) InferShape(inputs ...G.DimSizer) (tensor.Shape, error) {
+	in, out := o.shapes()
+	if len(inputs) != len(in) {
+		return nil, fmt.Errorf("%v: %d inputs, want %d", o, len(inputs), len(in))
 	}
-	for i, in := range inputs {
-		if s, ok := in.(tensor.Shape); ok && !s.Eq(op.inShape(i)) {
-			return nil, fmt.Errorf("%v: input %d has shape %v, want %v", op, i, s, op.inShape(i))
+	for i, x := range inputs {
+		if s, ok := x.(tensor.Shape); ok && !s.Eq(in[i]) {
+			return nil, fmt.Errorf("%v: input %d has shape %v, want %v", o, i, s, in[i])
 		}
 	}
-	return op.outShape(), nil
+	return out, nil
 }
 
 // Do implements gorgonia.Op.
-func (op *loopOp) Do(inputs ...G.Value) (G.Value, error) {
-	if len(inputs) != op.Arity() {
-		return nil, fmt.Errorf("%v: %d inputs, want %d", op, len(inputs), op.Arity())
+func (o *op) Do(inputs ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, inputs...) }
+
+// UsePreallocDo implements gorgonia.UsePreallocDoer: the output is written
+// into prealloc when it has the output's shape and dtype (the tape machine
+// passes the value of the last run), else into a new tensor.
+func (o *op) UsePreallocDo(prealloc G.Value, inputs ...G.Value) (G.Value, error) {
+	in, outShape := o.shapes()
+	if len(inputs) != len(in) {
+		return nil, fmt.Errorf("%v: %d inputs, want %d", o, len(inputs), len(in))
 	}
 	ts := make([]*tensor.Dense, len(inputs))
 	for i, v := range inputs {
 		t, ok := v.(*tensor.Dense)
 		if !ok {
-			return nil, fmt.Errorf("%v: input %d is %T, want *tensor.Dense", op, i, v)
+			return nil, fmt.Errorf("%v: input %d is %T, want *tensor.Dense", o, i, v)
 		}
-		if !t.Shape().Eq(op.inShape(i)) {
-			return nil, fmt.Errorf("%v: input %d has shape %v, want %v", op, i, t.Shape(), op.inShape(i))
+		if !t.Shape().Eq(in[i]) {
+			return nil, fmt.Errorf("%v: input %d has shape %v, want %v", o, i, t.Shape(), in[i])
 		}
 		if i > 0 && t.Dtype() != ts[0].Dtype() {
-			return nil, fmt.Errorf("%v: inputs of mixed dtypes", op)
+			return nil, fmt.Errorf("%v: inputs of mixed dtypes", o)
 		}
 		ts[i] = t
 	}
-	out := tensor.New(tensor.Of(ts[0].Dtype()), tensor.WithShape(op.outShape()...))
+	out, ok := prealloc.(*tensor.Dense)
+	if !ok || out.Dtype() != ts[0].Dtype() || !out.Shape().Eq(outShape) || out.IsView() {
+		out = tensor.New(tensor.Of(ts[0].Dtype()), tensor.WithShape(outShape...))
+	}
 	switch ts[0].Dtype() {
 	case tensor.Float32:
-		run(op, out.Data().([]float32), data[float32](ts)...)
+		compute(o, out.Data().([]float32), data[float32](ts)...)
 	case tensor.Float64:
-		run(op, out.Data().([]float64), data[float64](ts)...)
+		compute(o, out.Data().([]float64), data[float64](ts)...)
 	default:
-		return nil, fmt.Errorf("%v: unsupported dtype %v", op, ts[0].Dtype())
+		return nil, fmt.Errorf("%v: unsupported dtype %v", o, ts[0].Dtype())
 	}
 	return out, nil
 }
@@ -188,265 +199,207 @@ func data[T float32 | float64](ts []*tensor.Dense) [][]T {
 }
 
 // ReturnsPtr implements gorgonia.Op.
-func (op *loopOp) ReturnsPtr() bool { return false }
+func (o *op) ReturnsPtr() bool { return false }
 
 // CallsExtern implements gorgonia.Op.
-func (op *loopOp) CallsExtern() bool { return false }
+func (o *op) CallsExtern() bool { return false }
 
 // OverwritesInput implements gorgonia.Op.
-func (op *loopOp) OverwritesInput() int { return -1 }
+func (o *op) OverwritesInput() int { return -1 }
 
 // WriteHash implements gorgonia.Op.
-func (op *loopOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+func (o *op) WriteHash(h hash.Hash) { fmt.Fprint(h, o.String()) }
 
 // Hashcode implements gorgonia.Op.
-func (op *loopOp) Hashcode() uint32 {
+func (o *op) Hashcode() uint32 {
 	h := fnv.New32a()
-	op.WriteHash(h)
+	o.WriteHash(h)
 	return h.Sum32()
 }
 
-// gradSpec says how to compute the gradient of one input: op applied to
-// arguments, each an input index or -1 for the output's gradient.
-type gradSpec struct {
-	op   *loopOp
-	args []int
-}
-
-// grads returns, per input, how its gradient is computed (nil where there is none).
-func (op *loopOp) grads() []*gradSpec {
-	switch op.kind {
-	case opDepthwise:
-		return []*gradSpec{
-			{&loopOp{opDepthwiseGradInput, op.g}, []int{1, -1}},
-			{&loopOp{opDepthwiseGradKernel, op.g}, []int{0, -1}},
-		}
-	case opIm2col:
-		return []*gradSpec{{&loopOp{opCol2im, op.g}, []int{-1}}}
-	case opMaxPool:
-		return []*gradSpec{{&loopOp{opMaxPoolGrad, op.g}, []int{0, -1}}}
-	}
-	return make([]*gradSpec, op.Arity())
-}
-
-// DiffWRT implements gorgonia.SDOp.
-func (op *loopOp) DiffWRT(inputs int) []bool {
-	gs := op.grads()
+// DiffWRT implements gorgonia.SDOp: the forward kinds are differentiable in
+// every input but conv1's image (the network's input needs no gradient).
+func (o *op) DiffWRT(inputs int) []bool {
 	ok := make([]bool, inputs)
-	for i := range ok {
-		ok[i] = i < len(gs) && gs[i] != nil
+	switch o.kind {
+	case opConv1:
+		ok[1], ok[2] = true, true
+	case opSepConv, opBatchNorm, opMaxPool, opGlobalPool:
+		for i := range ok {
+			ok[i] = true
+		}
 	}
 	return ok
 }
 
-// SymDiff implements gorgonia.SDOp: the gradients as nodes of the gradient ops.
-func (op *loopOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	gs := op.grads()
-	if len(inputs) != len(gs) {
-		return nil, fmt.Errorf("%v: %d inputs, want %d", op, len(inputs), len(gs))
+// SymDiff implements gorgonia.SDOp: the gradients of the inputs as nodes of
+// the gradient kinds.
+func (o *op) SymDiff(inputs G.Nodes, output, grad *G.Node) (retVal G.Nodes, err error) {
+	if len(inputs) != o.Arity() {
+		return nil, fmt.Errorf("%v: %d inputs, want %d", o, len(inputs), o.Arity())
 	}
-	out := make(G.Nodes, len(gs))
-	for i, s := range gs {
-		if s == nil {
-			return nil, fmt.Errorf("%v is not differentiable", op)
+	defer catch(&err)
+	node := func(k opKind, args ...*G.Node) *G.Node { return must(applyOp(o.derived(k), args...)) }
+	switch o.kind {
+	case opConv1:
+		// The gradient's elementwise ops work on the output's geometry.
+		onOutput := func(k opKind, args ...*G.Node) *G.Node {
+			d := o.derived(k)
+			d.g = o.g.Pooled(o.o)
+			return must(applyOp(d, args...))
 		}
-		args := make(G.Nodes, len(s.args))
-		for j, a := range s.args {
-			if a < 0 {
-				args[j] = grad
-			} else {
-				args[j] = inputs[a]
-			}
-		}
-		n, err := G.ApplyOp(s.op, args...)
-		if err != nil {
-			return nil, fmt.Errorf("%v gradient: %w", op, err)
-		}
-		out[i] = n
-	}
-	return out, nil
-}
-
-// DoDiff implements gorgonia.ADOp (used by gorgonia's LispMachine): it adds
-// the gradients to the inputs' dual values.
-func (op *loopOp) DoDiff(ctx G.ExecutionContext, inputs G.Nodes, output *G.Node) error {
-	dy, err := output.Grad()
-	if err != nil {
-		return fmt.Errorf("%v: %w", op, err)
-	}
-	for i, s := range op.grads() {
-		if s == nil {
-			return fmt.Errorf("%v is not differentiable", op)
-		}
-		args := make([]G.Value, len(s.args))
-		for j, a := range s.args {
-			if a < 0 {
-				args[j] = dy
-			} else {
-				args[j] = inputs[a].Value()
-			}
-		}
-		g, err := s.op.Do(args...)
-		if err != nil {
-			return err
-		}
-		acc, err := inputs[i].Grad()
-		if err != nil {
-			return fmt.Errorf("%v: input %d: %w", op, i, err)
-		}
-		at, ok1 := acc.(*tensor.Dense)
-		gt, ok2 := g.(*tensor.Dense)
-		if !ok1 || !ok2 {
-			return fmt.Errorf("%v: gradient of input %d is %T, want *tensor.Dense", op, i, acc)
-		}
-		switch d := at.Data().(type) {
-		case []float32:
-			for k, v := range gt.Data().([]float32) {
-				d[k] += v
-			}
-		case []float64:
-			for k, v := range gt.Data().([]float64) {
-				d[k] += v
-			}
-		}
-	}
-	return nil
-}
-
-// run computes op into out (zeroed) from its inputs.
-func run[T float32 | float64](op *loopOp, out []T, in ...[]T) {
-	g := op.g
-	switch op.kind {
-	case opDepthwise:
-		depthwiseForward(out, in[0], in[1], g)
-	case opDepthwiseGradInput:
-		depthwiseGradInput(out, in[0], in[1], g)
-	case opDepthwiseGradKernel:
-		depthwiseGradKernel(out, in[0], in[1], g)
-	case opIm2col:
-		im2col(out, in[0], g)
-	case opCol2im:
-		col2im(out, in[0], g)
+		gy := onOutput(opReLUGrad, output, grad)
+		return G.Nodes{nil, node(opConv1GradKernel, inputs[0], gy), onOutput(opColumnSums, gy)}, nil
+	case opSepConv:
+		x, dk, pk := inputs[0], inputs[1], inputs[2]
+		gy := node(opReLUGrad, output, grad)
+		dd := node(opGemmNT, gy, pk)
+		d := node(opDepthwise, x, dk) // recomputed: cheaper than keeping it
+		return G.Nodes{node(opDepthwiseGradInput, dk, dd), node(opDepthwiseGradKernel, x, dd), node(opGemmTN, d, gy), node(opColumnSums, gy)}, nil
+	case opBatchNorm:
+		x, gamma := inputs[0], inputs[1]
+		sums := o.derived(opColumnSums)
+		sums.o = o.g.C
+		return G.Nodes{node(opBatchNormGradInput, x, gamma, grad), node(opBatchNormGradGamma, x, grad), must(applyOp(sums, grad))}, nil
 	case opMaxPool:
-		maxPool(out, nil, in[0], g)
+		return G.Nodes{node(opMaxPoolGrad, inputs[0], output, grad)}, nil
+	case opGlobalPool:
+		return G.Nodes{node(opGlobalPoolGrad, grad)}, nil
+	}
+	return nil, fmt.Errorf("%v is not differentiable", o)
+}
+
+// compute runs the op's kernels into out from its inputs.
+func compute[T float32 | float64](o *op, out []T, in ...[]T) {
+	g, w := o.g, o.workers
+	m, c := g.Pixels(), g.C
+	switch o.kind {
+	case opConv1:
+		conv1Forward(out, in[0], in[1], in[2], g, o.o, w)
+	case opConv1GradKernel:
+		conv1GradKernel(out, in[0], in[1], g, o.o, w)
+	case opSepConv:
+		d := make([]T, m*c)
+		kernel.Depthwise3x3(d, in[0], in[1], g, w)
+		kernel.Gemm(out, d, in[2], m, c, o.o, &kernel.Epilogue[T]{Bias: in[3], ReLU: true}, w)
+	case opDepthwise:
+		kernel.Depthwise3x3(out, in[0], in[1], g, w)
+	case opDepthwiseGradInput:
+		kernel.Depthwise3x3GradInput(out, in[0], in[1], g, w)
+	case opDepthwiseGradKernel:
+		kernel.Depthwise3x3GradKernel(out, in[0], in[1], g, w)
+	case opReLUGrad:
+		kernel.ReLUGrad(out, in[0], in[1], w)
+	case opColumnSums:
+		kernel.ColumnSums(out, in[0], m, o.o, w)
+	case opGemmTN:
+		kernel.GemmTN(out, in[0], in[1], m, c, o.o, false, w)
+	case opGemmNT:
+		kernel.GemmNT(out, in[0], in[1], m, o.o, c, w)
+	case opBatchNorm:
+		batchNormForward(out, in[0], in[1], in[2], o, w)
+	case opBatchNormGradInput:
+		batchNormGradInput(out, in[0], in[1], in[2], g, w)
+	case opBatchNormGradGamma:
+		mean, variance := make([]T, c), make([]T, c)
+		kernel.ColumnMoments(mean, variance, in[0], m, c, w)
+		kernel.ColumnCenteredDots(out, in[1], in[0], mean, m, c, w)
+		for j := range out {
+			out[j] *= invStd(variance[j])
+		}
+	case opBatchNormInfer:
+		scale, shift := make([]T, c), make([]T, c)
+		for j := range c {
+			scale[j] = in[1][j] * invStd(in[4][j])
+			shift[j] = in[2][j] - in[3][j]*scale[j]
+		}
+		kernel.Affine(out, in[0], scale, shift, m, c, w)
+	case opMaxPool:
+		kernel.MaxPool3x3s2(out, in[0], g, w)
 	case opMaxPoolGrad:
-		maxPool(out, in[1], in[0], g)
+		kernel.MaxPool3x3s2Grad(out, in[0], in[1], in[2], g, w)
+	case opGlobalPool:
+		kernel.GlobalAvgPool(out, in[0], g)
+	case opGlobalPoolGrad:
+		kernel.GlobalAvgPoolGrad(out, in[0], g)
 	}
 }
 
-// taps calls f for every pixel p of g and tap t of the 3×3 same-padded window
-// whose source pixel q lies inside the image (pixel indices into N·H·W).
-func taps(g geom, f func(p, q, t int)) {
-	for b := range g.n {
-		for y := range g.h {
-			for x := range g.w {
-				p := (b*g.h+y)*g.w + x
-				for ky := range 3 {
-					sy := y + ky - 1
-					if sy < 0 || sy >= g.h {
-						continue
-					}
-					for kx := range 3 {
-						sx := x + kx - 1
-						if sx < 0 || sx >= g.w {
-							continue
-						}
-						f(p, (b*g.h+sy)*g.w+sx, ky*3+kx)
-					}
-				}
-			}
-		}
-	}
+// invStd is 1/sqrt(variance + ε), batch normalization's scale before gamma.
+func invStd[T float32 | float64](variance T) T {
+	return T(1 / math.Sqrt(float64(variance)+nn.BNEpsilon))
 }
 
-// depthwiseForward: y[p,c] = Σ_t x[q(p,t),c]·k[t,c].
-func depthwiseForward[T float32 | float64](y, x, k []T, g geom) {
-	c := g.c
-	taps(g, func(p, q, t int) { mulAdd(y[p*c:(p+1)*c], x[q*c:(q+1)*c], k[t*c:(t+1)*c]) })
-}
+// conv1Rows is how many output pixels conv1 gathers patches for at a time.
+const conv1Rows = 2048
 
-// depthwiseGradInput: dx[q,c] = Σ dy[p,c]·k[t,c] over the (p, t) that read q.
-func depthwiseGradInput[T float32 | float64](dx, k, dy []T, g geom) {
-	c := g.c
-	taps(g, func(p, q, t int) { mulAdd(dx[q*c:(q+1)*c], dy[p*c:(p+1)*c], k[t*c:(t+1)*c]) })
-}
+// conv1Width is the width of conv1's patch rows: 27 values padded to a multiple of 4.
+const conv1Width = 28
 
-// depthwiseGradKernel: dk[t,c] = Σ_p x[q(p,t),c]·dy[p,c].
-func depthwiseGradKernel[T float32 | float64](dk, x, dy []T, g geom) {
-	c := g.c
-	taps(g, func(p, q, t int) { mulAdd(dk[t*c:(t+1)*c], x[q*c:(q+1)*c], dy[p*c:(p+1)*c]) })
-}
-
-// mulAdd adds the elementwise products a·b to dst (all of dst's length).
-func mulAdd[T float32 | float64](dst, a, b []T) {
-	a, b = a[:len(dst)], b[:len(dst)]
-	for i := range dst {
-		dst[i] += a[i] * b[i]
-	}
-}
-
-// patches calls f for every output pixel r of a 3×3 stride-2 valid window over
-// g and each of its rows ky, with the input pixel index of the row's first tap.
-func patches(g geom, f func(r, ky, q int)) {
-	o := g.pooled(g.c)
-	for b := range g.n {
-		for oy := range o.h {
-			for ox := range o.w {
-				r := (b*o.h+oy)*o.w + ox
-				for ky := range 3 {
-					f(r, ky, (b*g.h+2*oy+ky)*g.w+2*ox)
-				}
-			}
-		}
-	}
-}
-
-// im2col gathers conv1's patches in Keras kernel order (ky, kx, channel), as nn does.
-func im2col[T float32 | float64](cols, x []T, g geom) {
-	patches(g, func(r, ky, q int) { copy(cols[r*27+ky*9:r*27+ky*9+9], x[q*3:q*3+9]) })
-}
-
-// col2im scatters patch gradients back onto the image.
-func col2im[T float32 | float64](dx, dcols []T, g geom) {
-	patches(g, func(r, ky, q int) {
-		src, dst := dcols[r*27+ky*9:r*27+ky*9+9], dx[q*3:q*3+9]
-		for i := range dst {
-			dst[i] += src[i]
+// conv1Forward computes relu(patches(img)·k + b) block by block, so the patch
+// matrix never exists whole.
+func conv1Forward[T float32 | float64](out, img, k, b []T, g geom, o, workers int) {
+	kp := make([]T, conv1Width*o) // k with a zero row for the padding
+	copy(kp, k[:27*o])
+	ep := &kernel.Epilogue[T]{Bias: b, ReLU: true}
+	rows := g.Pooled(o).Pixels()
+	kernel.Rows(rows, workers, conv1Rows, func(lo, hi int) {
+		cols := make([]T, conv1Rows*conv1Width)
+		for r := lo; r < hi; r += conv1Rows {
+			e := min(hi, r+conv1Rows)
+			kernel.Im2col3x3s2(cols, img, g, conv1Width, r, e)
+			kernel.Gemm(out[r*o:e*o], cols[:(e-r)*conv1Width], kp, e-r, conv1Width, o, ep, 1)
 		}
 	})
 }
 
-// maxPool computes the 3×3 stride-2 max-pool of x into out when dy is nil;
-// otherwise it routes dy into out (x's shape) at each window's first maximum,
-// scanning taps as nn's kernel does.
-func maxPool[T float32 | float64](out, dy, x []T, g geom) {
-	c := g.c
-	o := g.pooled(c)
-	best := make([]T, c)
-	arg := make([]int, c)
-	for b := range g.n {
-		for oy := range o.h {
-			for ox := range o.w {
-				r := (b*o.h+oy)*o.w + ox
-				for ky := range 3 {
-					for kx := range 3 {
-						q := (b*g.h+2*oy+ky)*g.w + 2*ox + kx
-						src := x[q*c : (q+1)*c]
-						for i, v := range src {
-							if (ky == 0 && kx == 0) || v > best[i] {
-								best[i], arg[i] = v, q
-							}
-						}
-					}
-				}
-				if dy == nil {
-					copy(out[r*c:(r+1)*c], best)
-					continue
-				}
-				for i, q := range arg {
-					out[q*c+i] += dy[r*c+i]
-				}
-			}
-		}
+// conv1GradKernel computes patches(img)ᵀ·gy block by block.
+func conv1GradKernel[T float32 | float64](out, img, gy []T, g geom, o, workers int) {
+	rows := g.Pooled(o).Pixels()
+	acc := make([]T, conv1Width*o)
+	cols := make([]T, conv1Rows*conv1Width)
+	for r := 0; r < rows; r += conv1Rows {
+		e := min(rows, r+conv1Rows)
+		kernel.Im2col3x3s2(cols, img, g, conv1Width, r, e)
+		kernel.GemmTN(acc, cols[:(e-r)*conv1Width], gy[r*o:e*o], e-r, conv1Width, o, r > 0, workers)
 	}
+	copy(out, acc[:27*o])
+}
+
+// batchNormForward normalises x with its own per-channel mean and biased
+// variance, scales by gamma and shifts by beta, and records the statistics
+// in o.stats (float32 graphs).
+func batchNormForward[T float32 | float64](y, x, gamma, beta []T, o *op, workers int) {
+	m, c := o.g.Pixels(), o.g.C
+	mean, variance := make([]T, c), make([]T, c)
+	kernel.ColumnMoments(mean, variance, x, m, c, workers)
+	scale, shift := make([]T, c), make([]T, c)
+	for j := range c {
+		scale[j] = gamma[j] * invStd(variance[j])
+		shift[j] = beta[j] - mean[j]*scale[j]
+	}
+	kernel.Affine(y, x, scale, shift, m, c, workers)
+	if o.stats != nil {
+		recordStats(o.stats, mean, variance)
+	}
+}
+
+// batchNormGradInput computes batch normalization's input gradient:
+// γσ⁻¹·(dy − Σdy/M − x̂·Σ(dy·x̂)/M), with x̂ = (x − μ)σ⁻¹, as one affine pass
+// dx = a·dy + b·x + s per channel.
+func batchNormGradInput[T float32 | float64](dx, x, gamma, dy []T, g geom, workers int) {
+	m, c := g.Pixels(), g.C
+	mean, variance := make([]T, c), make([]T, c)
+	kernel.ColumnMoments(mean, variance, x, m, c, workers)
+	s1, s2 := make([]T, c), make([]T, c)
+	kernel.ColumnSums(s1, dy, m, c, workers)
+	kernel.ColumnCenteredDots(s2, dy, x, mean, m, c, workers)
+	a, b, s := make([]T, c), make([]T, c), make([]T, c)
+	for j := range c {
+		inv := invStd(variance[j])
+		a[j] = gamma[j] * inv
+		b[j] = -gamma[j] * inv * inv * inv * s2[j] / T(m)
+		s[j] = -a[j]*s1[j]/T(m) - b[j]*mean[j]
+	}
+	kernel.Affine2(dx, dy, x, a, b, s, m, c, workers)
 }

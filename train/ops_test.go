@@ -3,6 +3,7 @@ package train
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -77,128 +78,111 @@ func project(rng *rand.Rand, y *G.Node) *G.Node {
 	return G.Must(G.Sum(G.Must(G.HadamardProd(y, r))))
 }
 
-func TestDepthwiseGradient(t *testing.T) {
-	for _, gm := range []geom{{2, 5, 4, 3}, {1, 1, 3, 2}, {3, 4, 1, 1}} {
-		rng := rand.New(rand.NewPCG(1, 2))
-		vals := []*tensor.Dense{randDense(rng, -1, 1, gm.rows(), gm.c), randDense(rng, -1, 1, 9, gm.c)}
-		checkGrads(t, vals, func(g *G.ExprGraph, in G.Nodes) *G.Node {
-			return project(rng, G.Must(depthwise3x3(in[0], in[1], gm)))
+// opNode adds an op of kind k on geometry g (o output channels) to the graph.
+func opNode(k opKind, g geom, o int, args ...*G.Node) *G.Node {
+	return G.Must(applyOp(&op{kind: k, g: g, o: o, layer: "test", workers: 2}, args...))
+}
+
+// The gradient of every differentiable op, against central differences in float64.
+func TestOpGradients(t *testing.T) {
+	cases := []struct {
+		name  string
+		shape [][]int // the inputs whose gradients are checked
+		lo    []float64
+		build func(rng *rand.Rand, in G.Nodes) *G.Node
+	}{
+		{"conv1", [][]int{{27, 4}, {1, 4}}, []float64{-1, -0.2}, func(rng *rand.Rand, in G.Nodes) *G.Node {
+			img := G.NewConstant(randDense(rng, 0, 1, 2, 7, 6, 3))
+			return opNode(opConv1, geom{N: 2, H: 7, W: 6, C: 3}, 4, img, in[0], in[1])
+		}},
+		{"separable conv", [][]int{{2 * 5 * 4, 3}, {9, 3}, {3, 5}, {1, 5}}, []float64{-1, -1, -1, -0.2}, func(_ *rand.Rand, in G.Nodes) *G.Node {
+			return opNode(opSepConv, geom{N: 2, H: 5, W: 4, C: 3}, 5, in...)
+		}},
+		{"separable conv, one pixel", [][]int{{1, 2}, {9, 2}, {2, 3}, {1, 3}}, []float64{-1, -1, -1, 0.5}, func(_ *rand.Rand, in G.Nodes) *G.Node {
+			return opNode(opSepConv, geom{N: 1, H: 1, W: 1, C: 2}, 3, in...)
+		}},
+		{"batch norm", [][]int{{24, 3}, {1, 3}, {1, 3}}, []float64{-2, 0.5, -0.3}, func(_ *rand.Rand, in G.Nodes) *G.Node {
+			return opNode(opBatchNorm, geom{N: 2, H: 3, W: 4, C: 3}, 0, in...)
+		}},
+		{"max-pool", [][]int{{2 * 7 * 8, 3}}, []float64{-1}, func(_ *rand.Rand, in G.Nodes) *G.Node {
+			return opNode(opMaxPool, geom{N: 2, H: 7, W: 8, C: 3}, 0, in...)
+		}},
+		{"global pool", [][]int{{2 * 3 * 2, 5}}, []float64{-1}, func(_ *rand.Rand, in G.Nodes) *G.Node {
+			return opNode(opGlobalPool, geom{N: 2, H: 3, W: 2, C: 5}, 0, in...)
+		}},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(i), 2))
+			vals := make([]*tensor.Dense, len(c.shape))
+			for j, s := range c.shape {
+				vals[j] = randDense(rng, c.lo[j], c.lo[j]+2*math.Abs(c.lo[j])+0.5, s...)
+			}
+			checkGrads(t, vals, func(g *G.ExprGraph, in G.Nodes) *G.Node { return project(rng, c.build(rng, in)) })
 		})
 	}
 }
 
-func TestIm2colGradient(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	vals := []*tensor.Dense{randDense(rng, -1, 1, 2, 7, 6, 3)}
-	checkGrads(t, vals, func(g *G.ExprGraph, in G.Nodes) *G.Node {
-		return project(rng, G.Must(im2col3x3s2(in[0])))
-	})
-}
-
-func TestMaxPoolGradient(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	gm := geom{2, 7, 8, 3}
-	vals := []*tensor.Dense{randDense(rng, -1, 1, gm.rows(), gm.c)}
-	checkGrads(t, vals, func(g *G.ExprGraph, in G.Nodes) *G.Node {
-		return project(rng, G.Must(maxPool3x3s2(in[0], gm)))
-	})
-}
-
-func TestBatchNormGradient(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
-	vals := []*tensor.Dense{randDense(rng, -2, 3, 24, 3), randDense(rng, 0.5, 1.5, 1, 3), randDense(rng, -0.3, 0.3, 1, 3)}
-	checkGrads(t, vals, func(g *G.ExprGraph, in G.Nodes) *G.Node {
-		y, _, _, err := batchNormTrain(in[0], in[1], in[2])
+// TestOpsMatchFloat32 runs each forward op in float32 (the SIMD kernels where
+// the build has them) and float64 on the same values and compares.
+func TestOpsMatchFloat32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	g := geom{N: 2, H: 9, W: 7, C: 32}
+	x := randDense(rng, -1, 1, g.Pixels(), g.C)
+	for _, c := range []struct {
+		o    *op
+		args []*tensor.Dense
+	}{
+		{&op{kind: opSepConv, g: g, o: 48, workers: 2}, []*tensor.Dense{x, randDense(rng, -1, 1, 9, g.C), randDense(rng, -1, 1, g.C, 48), randDense(rng, -1, 1, 1, 48)}},
+		{&op{kind: opBatchNorm, g: g, workers: 2}, []*tensor.Dense{x, randDense(rng, 0.5, 1.5, 1, g.C), randDense(rng, -1, 1, 1, g.C)}},
+		{&op{kind: opGemmTN, g: g, o: 16, workers: 2}, []*tensor.Dense{x, randDense(rng, -1, 1, g.Pixels(), 16)}},
+		{&op{kind: opGemmNT, g: g, o: 16, workers: 2}, []*tensor.Dense{randDense(rng, -1, 1, g.Pixels(), 16), randDense(rng, -1, 1, g.C, 16)}},
+	} {
+		want, err := c.o.Do(values(c.args)...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return project(rng, y)
-	})
-}
-
-// TestDepthwiseForward checks the op against a direct zero-padded convolution.
-func TestDepthwiseForward(t *testing.T) {
-	rng := rand.New(rand.NewPCG(9, 10))
-	gm := geom{2, 4, 5, 3}
-	x, k := randDense(rng, -1, 1, gm.rows(), gm.c), randDense(rng, -1, 1, 9, gm.c)
-	op := &loopOp{opDepthwise, gm}
-	v, err := op.Do(x, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := v.Data().([]float64)
-	xd, kd := x.Data().([]float64), k.Data().([]float64)
-	at := func(b, y, xx, c int) float64 {
-		if y < 0 || y >= gm.h || xx < 0 || xx >= gm.w {
-			return 0
+		args32 := make([]*tensor.Dense, len(c.args))
+		for i, a := range c.args {
+			args32[i] = toFloat32(a)
 		}
-		return xd[((b*gm.h+y)*gm.w+xx)*gm.c+c]
-	}
-	for b := range gm.n {
-		for y := range gm.h {
-			for xx := range gm.w {
-				for c := range gm.c {
-					want := 0.0
-					for ky := range 3 {
-						for kx := range 3 {
-							want += at(b, y+ky-1, xx+kx-1, c) * kd[(ky*3+kx)*gm.c+c]
-						}
-					}
-					if g := got[((b*gm.h+y)*gm.w+xx)*gm.c+c]; math.Abs(g-want) > 1e-12 {
-						t.Fatalf("(%d,%d,%d,%d): got %g, want %g", b, y, xx, c, g, want)
-					}
-				}
+		got, err := c.o.Do(values(args32)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, gv := want.Data().([]float64), got.Data().([]float32)
+		for i := range w {
+			if d := math.Abs(float64(gv[i]) - w[i]); d > 1e-4*math.Max(1, math.Abs(w[i])) {
+				t.Fatalf("%v: value %d is %g in float32, %g in float64", c.o, i, gv[i], w[i])
 			}
 		}
 	}
 }
 
-// TestDepthwiseLispMachine checks the op's DoDiff, which gorgonia's LispMachine uses.
-func TestDepthwiseLispMachine(t *testing.T) {
-	rng := rand.New(rand.NewPCG(11, 12))
-	gm := geom{1, 3, 4, 2}
-	xv, kv := randDense(rng, -1, 1, gm.rows(), gm.c), randDense(rng, -1, 1, 9, gm.c)
-	r := randDense(rng, -1, 1, gm.rows(), gm.c)
+func values(ts []*tensor.Dense) []G.Value {
+	out := make([]G.Value, len(ts))
+	for i, t := range ts {
+		out[i] = t
+	}
+	return out
+}
 
-	run := func(lisp bool) (dx, dk []float64) {
-		g := G.NewGraph()
-		x := G.NewMatrix(g, tensor.Float64, G.WithShape(xv.Shape()...), G.WithValue(xv.Clone()))
-		k := G.NewMatrix(g, tensor.Float64, G.WithShape(kv.Shape()...), G.WithValue(kv.Clone()))
-		y := G.Must(depthwise3x3(x, k, gm))
-		loss := G.Must(G.Sum(G.Must(G.HadamardProd(y, G.NewConstant(r.Clone())))))
-		var vm G.VM
-		if lisp {
-			vm = G.NewLispMachine(g)
-		} else {
-			if _, err := G.Grad(loss, x, k); err != nil {
-				t.Fatal(err)
-			}
-			vm = G.NewTapeMachine(g, G.BindDualValues(x, k))
-		}
-		defer vm.Close()
-		if err := vm.RunAll(); err != nil {
-			t.Fatal(err)
-		}
-		gx, err := x.Grad()
-		if err != nil {
-			t.Fatal(err)
-		}
-		gk, err := k.Grad()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return gx.Data().([]float64), gk.Data().([]float64)
+func toFloat32(t *tensor.Dense) *tensor.Dense {
+	src := t.Data().([]float64)
+	d := make([]float32, len(src))
+	for i, v := range src {
+		d[i] = float32(v)
 	}
-	dx1, dk1 := run(false)
-	dx2, dk2 := run(true)
-	for i := range dx1 {
-		if math.Abs(dx1[i]-dx2[i]) > 1e-12 {
-			t.Fatalf("dx[%d]: tape %g, lisp %g", i, dx1[i], dx2[i])
-		}
-	}
-	for i := range dk1 {
-		if math.Abs(dk1[i]-dk2[i]) > 1e-12 {
-			t.Fatalf("dk[%d]: tape %g, lisp %g", i, dk1[i], dk2[i])
-		}
+	return tensor.New(tensor.WithShape(t.Shape()...), tensor.WithBacking(d))
+}
+
+// TestOpShapes checks that a wrong input shape is refused, naming the op.
+func TestOpShapes(t *testing.T) {
+	g := geom{N: 1, H: 3, W: 3, C: 2}
+	o := &op{kind: opSepConv, g: g, o: 4, layer: "separable_conv2d", workers: 1}
+	rng := rand.New(rand.NewPCG(1, 1))
+	_, err := o.Do(randDense(rng, 0, 1, 9, 2), randDense(rng, 0, 1, 9, 2), randDense(rng, 0, 1, 2, 5), randDense(rng, 0, 1, 1, 4))
+	if err == nil || !strings.Contains(err.Error(), "separable_conv2d") || !strings.Contains(err.Error(), "input 2") {
+		t.Errorf("pointwise kernel of the wrong shape: error %v, want one naming the layer and input 2", err)
 	}
 }
