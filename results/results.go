@@ -15,11 +15,54 @@ import (
 // CSVName is the file name the batch export downloads as.
 const CSVName = "papscope-results.csv"
 
-// Row is one classified image of a batch.
+// Row is one image of a batch: classified, or failed with Error.
 type Row struct {
 	File  string
 	Top   string
 	Probs [nn.NumClasses]float32 // in nn.ClassNames order
+
+	// OOD is the out-of-distribution score and verdict; nil when the weights
+	// carry no statistics (or the image failed).
+	OOD *OOD
+	// Error says why the image could not be classified; the other fields are then empty.
+	Error string
+}
+
+// OOD is one image's out-of-distribution score and whether it is at most the weights' threshold.
+type OOD struct {
+	Score float32
+	In    bool
+}
+
+// Run says what produced a batch: the weights, their input size and when.
+// Every CSV row repeats it, so that a row copied elsewhere keeps it.
+type Run struct {
+	Weights string // the weights' name, e.g. papscope.safetensors
+	Input   string // the weights' input size, width×height, e.g. 128x96
+	At      string // when the batch was classified, RFC 3339 in UTC
+}
+
+// Header is the CSV's first line: the same fields, in the same order, for the page and `papscope classify -csv`.
+var Header = []string{"file", "top_class", "HSIL", "LSIL", "NILM", "SCC", "ood_score", "in_distribution", "error", "weights", "input_size", "classified_at"}
+
+// InDistribution is the table's and CSV's text for an image's OOD verdict:
+// "yes", "no", or "" when there is no verdict.
+func (r Row) InDistribution() string {
+	switch {
+	case r.OOD == nil:
+		return ""
+	case r.OOD.In:
+		return "yes"
+	}
+	return "no"
+}
+
+// Score formats an OOD score for the CSV, exactly, or "" when there is none.
+func (r Row) Score() string {
+	if r.OOD == nil {
+		return ""
+	}
+	return FormatProb(r.OOD.Score)
 }
 
 // FormatProb formats a probability exactly, the shortest decimal that reads back as the same float32.
@@ -53,18 +96,26 @@ func Millis(ms float64) string {
 	return fmt.Sprintf("%.0f ms", ms)
 }
 
-// WriteCSV writes rows as CSV with the header file,top_class,HSIL,LSIL,NILM,SCC.
-// A file name that a spreadsheet would run as a formula is prefixed with a quote.
-func WriteCSV(w io.Writer, rows []Row) error {
+// WriteCSV writes rows as CSV under Header: the probabilities, the
+// out-of-distribution score and verdict (empty when the weights carry no
+// statistics), the error of a file that failed (its other cells empty), and
+// the run's weights, input size and date on every row. A cell that a
+// spreadsheet would run as a formula is prefixed with a quote.
+func WriteCSV(w io.Writer, run Run, rows []Row) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(append([]string{"file", "top_class"}, nn.ClassNames()...)); err != nil {
+	if err := cw.Write(Header); err != nil {
 		return fmt.Errorf("write csv: %w", err)
 	}
 	for _, r := range rows {
 		rec := []string{defuse(r.File), r.Top}
 		for _, p := range r.Probs {
+			if r.Error != "" {
+				rec = append(rec, "")
+				continue
+			}
 			rec = append(rec, FormatProb(p))
 		}
+		rec = append(rec, r.Score(), r.InDistribution(), defuse(r.Error), defuse(run.Weights), run.Input, run.At)
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("write csv: %w", err)
 		}

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"papscope/nn"
 )
 
 func TestFormatProbRoundTrips(t *testing.T) {
@@ -39,24 +41,39 @@ func TestFormatProbs(t *testing.T) {
 }
 
 func TestWriteCSV(t *testing.T) {
+	const head = "file,top_class,HSIL,LSIL,NILM,SCC,ood_score,in_distribution,error,weights,input_size,classified_at\n"
+	run := Run{Weights: "papscope.safetensors", Input: "128x96", At: "2026-12-04T22:00:00Z"}
+	const tail = ",papscope.safetensors,128x96,2026-12-04T22:00:00Z\n"
 	for _, tc := range []struct {
 		name string
 		rows []Row
 		want string
 	}{
-		{"empty", nil, "file,top_class,HSIL,LSIL,NILM,SCC\n"},
+		{"empty", nil, head},
 		{"rows", []Row{
-			{"a.png", "NILM", [4]float32{0.1, 0.2, 0.6, 0.1}},
-			{"b, c.png", "HSIL", [4]float32{1, 0, 0, 0}},
-		}, "file,top_class,HSIL,LSIL,NILM,SCC\na.png,NILM,0.1,0.2,0.6,0.1\n\"b, c.png\",HSIL,1,0,0,0\n"},
-		{"formula", []Row{{"=cmd.png", "SCC", [4]float32{0, 0, 0, 1}}}, "file,top_class,HSIL,LSIL,NILM,SCC\n'=cmd.png,SCC,0,0,0,1\n"},
+			{File: "a.png", Top: "NILM", Probs: [4]float32{0.1, 0.2, 0.6, 0.1}, OOD: &OOD{Score: 0.5, In: true}},
+			{File: "b, c.png", Top: "HSIL", Probs: [4]float32{1, 0, 0, 0}, OOD: &OOD{Score: 12.25, In: false}},
+			{File: "d.png", Top: "SCC", Probs: [4]float32{0, 0, 0, 1}},
+		}, head +
+			"a.png,NILM,0.1,0.2,0.6,0.1,0.5,yes," + tail +
+			"\"b, c.png\",HSIL,1,0,0,0,12.25,no," + tail +
+			"d.png,SCC,0,0,0,1,,," + tail},
+		{"failed", []Row{{File: "notes.png", Error: "not a recognised image"}}, head + "notes.png,,,,,,,,not a recognised image" + tail},
+		{"formula", []Row{{File: "=cmd.png", Top: "SCC", Probs: [4]float32{0, 0, 0, 1}}, {File: "x.png", Error: "-bad"}}, head +
+			"'=cmd.png,SCC,0,0,0,1,,," + tail + "x.png,,,,,,,,'-bad" + tail},
 	} {
 		var b strings.Builder
-		if err := WriteCSV(&b, tc.rows); err != nil {
+		if err := WriteCSV(&b, run, tc.rows); err != nil {
 			t.Fatal(err)
 		}
 		if b.String() != tc.want {
 			t.Errorf("%s: got\n%s\nwant\n%s", tc.name, b.String(), tc.want)
 		}
+	}
+}
+
+func TestHeaderNamesTheClassesInOrder(t *testing.T) {
+	if got, want := strings.Join(Header[2:6], ","), strings.Join(nn.ClassNames(), ","); got != want {
+		t.Errorf("Header's probability columns %s, want the classes in order %s", got, want)
 	}
 }

@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
 	"text/tabwriter"
+	"time"
 
 	"papscope/imagefile"
 	"papscope/nn"
+	"papscope/results"
 )
 
 // classification is one line of `papscope classify -json`.
@@ -28,6 +31,15 @@ type classification struct {
 	pooled []float32 // the pooled feature vector, for fitting calibration
 }
 
+// row is c as a row of the CSV that the page's batch table also exports.
+func (c classification) row() results.Row {
+	r := results.Row{File: c.File, Top: c.Top, Probs: c.Probs}
+	if c.OODScore != nil {
+		r.OOD = &results.OOD{Score: *c.OODScore, In: *c.InDistribution}
+	}
+	return r
+}
+
 // result is the outcome for one input file.
 type result struct {
 	c   classification
@@ -38,12 +50,16 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("classify", stderr)
 	weightsPath := fs.String("weights", defaultWeights, "weights file (.safetensors)")
 	asJSON := fs.Bool("json", false, "print one JSON object per line per image")
+	asCSV := fs.Bool("csv", false, "print CSV with the columns of the page's batch export (failed files included, with their error)")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "images classified in parallel")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return fmt.Errorf("%w: no images given", errUsage)
+	}
+	if *asJSON && *asCSV {
+		return fmt.Errorf("%w: choose -json or -csv, not both", errUsage)
 	}
 	if *workers < 1 {
 		return fmt.Errorf("%w: -workers must be at least 1", errUsage)
@@ -53,8 +69,9 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	var rows []results.Row
 	var tw *tabwriter.Writer
-	if !*asJSON {
+	if !*asJSON && !*asCSV {
 		tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprint(tw, "file\ttop\t")
 		for _, c := range nn.ClassNames() {
@@ -63,10 +80,18 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(tw, "OOD\t")
 	}
 	failed, outliers := 0, 0
-	for r := range classifyFiles(model, fs.Args(), *workers) {
+	files := fs.Args()
+	i := -1
+	for r := range classifyFiles(model, files, *workers) {
+		i++
 		if r.err != nil {
 			failed++
 			fmt.Fprintf(stderr, "papscope classify: %v\n", r.err)
+			rows = append(rows, results.Row{File: files[i], Error: r.err.Error()})
+			continue
+		}
+		if *asCSV {
+			rows = append(rows, r.c.row())
 			continue
 		}
 		if *asJSON {
@@ -77,7 +102,7 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t", r.c.File, r.c.Top)
 		for _, p := range r.c.Probs {
-			fmt.Fprintf(tw, "%.1f%%\t", 100*p)
+			fmt.Fprintf(tw, "%s\t", results.Percent(p))
 		}
 		switch {
 		case r.c.OODScore == nil:
@@ -87,6 +112,13 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 		default:
 			outliers++
 			fmt.Fprintf(tw, "%.2f OUT\t\n", *r.c.OODScore)
+		}
+	}
+	if *asCSV {
+		in := model.InputDims()
+		run := results.Run{Weights: filepath.Base(*weightsPath), Input: fmt.Sprintf("%dx%d", in.Width, in.Height), At: time.Now().UTC().Format(time.RFC3339)}
+		if err := results.WriteCSV(stdout, run, rows); err != nil {
+			return err
 		}
 	}
 	if tw != nil {

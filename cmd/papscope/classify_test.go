@@ -1,14 +1,18 @@
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"papscope/imagefile"
 	"papscope/nn"
+	"papscope/results"
 )
 
 // withOOD writes a copy of the weights at path with out-of-distribution
@@ -122,6 +126,70 @@ func TestClassifyOOD(t *testing.T) {
 	} {
 		if !strings.Contains(tc.line+" ", tc.want) {
 			t.Errorf("table with statistics: %q does not contain %q\n%s", tc.line, tc.want, stdout)
+		}
+	}
+}
+
+// TestClassifyCSV: -csv writes the page's export columns: the same
+// probabilities and OOD verdicts as -json, a row with its error for a file
+// that failed, and the weights, input size and date on every row.
+func TestClassifyCSV(t *testing.T) {
+	plain := importFixture(t)
+	near, far := filepath.Join(fixture, "input_0.png"), filepath.Join(fixture, "input_1.png")
+	ood := withOOD(t, plain, near, 1e-3)
+	bad := filepath.Join(t.TempDir(), "notes.png")
+	if err := os.WriteFile(bad, []byte("not an image"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, st := runCLI(t, "classify", "-csv", "-weights", ood, near, bad, far)
+	if st != 1 {
+		t.Errorf("status %d with a bad file, want 1; stderr %s", st, stderr)
+	}
+	recs, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	if len(recs) != 4 || !slices.Equal(recs[0], results.Header) {
+		t.Fatalf("want the header %v and 3 rows, got\n%s", results.Header, stdout)
+	}
+	jsonOut, _, _ := runCLI(t, "classify", "-json", "-weights", ood, near, far)
+	var want []classification
+	dec := json.NewDecoder(strings.NewReader(jsonOut))
+	for dec.More() {
+		var c classification
+		if err := dec.Decode(&c); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, c)
+	}
+	col := func(name string) int { return slices.Index(results.Header, name) }
+	for i, rec := range [][]string{recs[1], recs[3]} {
+		c := want[i]
+		if rec[col("file")] != c.File || rec[col("top_class")] != c.Top {
+			t.Errorf("row %v, -json says file %s top %s", rec, c.File, c.Top)
+		}
+		for k, p := range c.Probs {
+			if rec[2+k] != results.FormatProb(p) {
+				t.Errorf("%s: %s = %s, -json says %v", c.File, results.Header[2+k], rec[2+k], p)
+			}
+		}
+		if rec[col("ood_score")] != results.FormatProb(*c.OODScore) || rec[col("in_distribution")] != map[bool]string{true: "yes", false: "no"}[*c.InDistribution] {
+			t.Errorf("%s: ood_score %s in_distribution %s, -json says %v %v", c.File, rec[col("ood_score")], rec[col("in_distribution")], *c.OODScore, *c.InDistribution)
+		}
+	}
+	if recs[1][col("in_distribution")] != "yes" || recs[3][col("in_distribution")] != "no" {
+		t.Errorf("in_distribution %q and %q, want yes for the image the means came from and no for the other", recs[1][col("in_distribution")], recs[3][col("in_distribution")])
+	}
+	failed := recs[2]
+	if failed[col("file")] != bad || !strings.Contains(failed[col("error")], "not a recognised image") || failed[col("top_class")] != "" {
+		t.Errorf("failed file's row %q: want its name, an error and no class", failed)
+	}
+	for _, rec := range recs[1:] {
+		if rec[col("weights")] != "ood.safetensors" || rec[col("input_size")] == "" {
+			t.Errorf("row %q: weights %q input %q, want ood.safetensors and a size", rec, rec[col("weights")], rec[col("input_size")])
+		}
+		if _, err := time.Parse(time.RFC3339, rec[col("classified_at")]); err != nil {
+			t.Errorf("classified_at %q: %v", rec[col("classified_at")], err)
 		}
 	}
 }

@@ -4,8 +4,9 @@
 // Usage:
 //
 //	papscope info     [-weights W] [-json]
-//	papscope classify [-weights W] [-json] IMAGE...
+//	papscope classify [-weights W] [-json | -csv] IMAGE...
 //	papscope import   -format tfjs -o OUT.safetensors model.json
+//	papscope import   -format torch [-size WxH] -o OUT.safetensors state_dict.safetensors
 //	papscope synth    -n N -seed S -o DIR [-size WxH]
 //	papscope train    -data DIR -o OUT.safetensors [-epochs E -batch B -size S -resume CKPT ...]
 //	papscope eval     [-weights W] -data DIR [-json] [-plot FILE.png]
@@ -34,8 +35,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"info", "[-weights W] [-json]", "show the architecture, parameter counts and the weights' metadata", runInfo},
-		{"classify", "[-weights W] [-json] IMAGE...", "classify images (PNG, JPEG, BMP, TIFF, GIF, WebP)", runClassify},
-		{"import", "-format tfjs -o OUT.safetensors model.json", "convert a TensorFlow.js layers model (Keras weights) to papscope weights", runImport},
+		{"classify", "[-weights W] [-json | -csv] IMAGE...", "classify images (PNG, JPEG, BMP, TIFF, GIF, WebP); -csv writes the columns of the page's batch export", runClassify},
+		{"import", "-format tfjs|torch -o OUT.safetensors model.json|state_dict.safetensors", "convert a TensorFlow.js layers model (Keras weights) or a PyTorch twin's state_dict to papscope weights", runImport},
 		{"train", "-data DIR -o OUT.safetensors [-epochs 20 -batch 16 -lr 1e-3 -size 128|WxH -seed 1 -resume CKPT -groups CSV -init W -patience 5 -split 0.7,0.15,0.15]", "train the network on a folder of HSIL/LSIL/NILM/SCC images (Ctrl-C saves a checkpoint)", runTrain},
 		{"eval", "[-weights W] -data DIR [-json] [-plot FILE.png] [-workers N]", "evaluate weights on a class-folder dataset: accuracy, per-class metrics, confusion matrix, AUC, ECE", runEval},
 		{"synth", "-n N -seed S -o DIR [-size WxH] [-counts HSIL=..,LSIL=..]", "write a synthetic LBC dataset (DIR/HSIL, DIR/LSIL, DIR/NILM, DIR/SCC)", runSynth},
