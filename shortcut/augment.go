@@ -50,11 +50,11 @@ func AugmentLikeAbnormal(img image.Image, rng *rand.Rand) (image.Image, error) {
 // AugmentLikeAbnormal. A model that learnt the augmentation marks as
 // abnormality loses NILM predictions; one that learnt cytology keeps them.
 type NILMProbe struct {
-	N              int     `json:"n"`
-	NILMRate       float64 `json:"nilm_rate"`           // share of the fields, as they are, predicted NILM
-	AugmentedRate  float64 `json:"augmented_nilm_rate"` // share of the augmented fields predicted NILM
-	Kept           float64 `json:"kept"`                // AugmentedRate / NILMRate (0 when no field is predicted NILM): at least 0.9 to pass
-	Copies int     `json:"copies_per_field"`
+	N             int     `json:"n"`
+	NILMRate      float64 `json:"nilm_rate"`           // share of the fields, as they are, predicted NILM
+	AugmentedRate float64 `json:"augmented_nilm_rate"` // share of the augmented fields predicted NILM
+	Kept          float64 `json:"kept"`                // AugmentedRate / NILMRate (0 when no field is predicted NILM): at least 0.9 to pass
+	Copies        int     `json:"copies_per_field"`
 }
 
 // ProbeNILM classifies every file (NILM fields) with model as it is and in

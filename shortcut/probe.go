@@ -147,8 +147,8 @@ type ProbeResult struct {
 	N                int     `json:"n"`
 	Folds            int     `json:"folds"`
 	Accuracy         float64 `json:"accuracy"`
-	BalancedAccuracy float64 `json:"balanced_accuracy"`  // chance: 1/4
-	Chance           float64 `json:"chance"`             // balanced accuracy of a constant guess
+	BalancedAccuracy float64 `json:"balanced_accuracy"`    // chance: 1/4
+	Chance           float64 `json:"chance"`               // balanced accuracy of a constant guess
 	NILMvsAbnormal   float64 `json:"nilm_vs_abnormal_auc"` // AUC of P(NILM) for NILM against the other classes; chance 0.5
 	Confusion        [][]int `json:"confusion"`
 }
