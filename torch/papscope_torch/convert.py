@@ -107,17 +107,34 @@ def strip_prefix(state_dict):
     return state_dict
 
 
+_SHAPES = {}
+
+
+def torch_shapes():
+    """The twin's state_dict shapes, by name."""
+    if not _SHAPES:
+        from .model import PapscopeNet
+
+        _SHAPES.update({k: tuple(v.shape) for k, v in PapscopeNet().state_dict().items()})
+    return _SHAPES
+
+
 def to_papscope(state_dict):
     """papscope tensors (Keras names and layouts) from the twin's state_dict; refuses anything else, naming the layer."""
     sd = strip_prefix(dict(state_dict))
     out, used = {}, set()
     desc = {mod: (keras, d) for mod, keras, _, d in layers()}
+    shapes = torch_shapes()
     for tname, kname, perm, _ in tensor_map():
         mod = tname.rsplit(".", 2 if ".depthwise." in tname or ".pointwise." in tname else 1)[0]
         keras, d = desc[mod]
         if tname not in sd:
-            raise ValueError(f"layer {mod} (Keras {keras}: {d}): the state_dict has no tensor {tname!r}")
+            raise ValueError(f"layer {mod} (papscope's {keras}: {d}): the state_dict has no tensor {tname!r}; the architecture differs")
         t = sd[tname]
+        if tuple(t.shape) != shapes[tname]:
+            raise ValueError(f"layer {mod} (papscope's {keras}: {d}): tensor {tname!r} has shape {list(t.shape)}, want {list(shapes[tname])}; the architecture differs")
+        if not t.is_floating_point():
+            raise ValueError(f"layer {mod} (papscope's {keras}: {d}): tensor {tname!r} has dtype {t.dtype}, want a floating-point type")
         out[kname] = torch_to_keras_tensor(t, perm)
         used.add(tname)
     for k in sd:
