@@ -135,6 +135,12 @@ func (m Metadata) validate() error {
 // tensor (shared; do not modify), or nil when there is no such tensor.
 func (w *Weights) Tensor(name string) []float32 { return w.tensors[name] }
 
+// WithMetadata returns weights holding the same tensors (shared) with meta,
+// validated as NewWeights validates them.
+func (w *Weights) WithMetadata(meta Metadata) (*Weights, error) {
+	return NewWeights(meta, w.tensors)
+}
+
 // DecodeWeights parses a safetensors file and validates it against the
 // architecture. Every failure names what is wrong, and the tensor where one is at fault.
 func DecodeWeights(data []byte) (*Weights, error) {

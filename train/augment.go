@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 
 	"papscope/nn"
 )
@@ -24,6 +25,24 @@ type Augment struct {
 
 // DefaultAugment is the augmentation papscope train uses.
 var DefaultAugment = Augment{Flip: true, Rotate: true, Brightness: 0.05, Contrast: 0.1, Color: 0.05}
+
+// String describes a for the weights' metadata.
+func (a Augment) String() string {
+	var parts []string
+	if a.Flip {
+		parts = append(parts, "flips")
+	}
+	if a.Rotate {
+		parts = append(parts, "quarter turns")
+	}
+	if a.Brightness != 0 || a.Contrast != 0 || a.Color != 0 {
+		parts = append(parts, fmt.Sprintf("brightness ±%g, contrast ±%g, colour ±%g", a.Brightness, a.Contrast, a.Color))
+	}
+	if len(parts) == 0 {
+		return "no augmentation"
+	}
+	return "augmented with " + strings.Join(parts, ", ") + " (every class alike)"
+}
 
 // Transform is one random draw of an Augment: a symmetry of the square (or
 // rectangle) and the colour changes.

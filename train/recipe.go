@@ -1,0 +1,137 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+
+	"papscope/calibrate"
+	"papscope/metrics"
+	"papscope/nn"
+)
+
+// Recipe is a whole training run: Fit on FitConfig's Train and Val, then
+// calibration (temperature on Val, out-of-distribution statistics on Train),
+// the evaluation of Test, and the weights' provenance metadata.
+type Recipe struct {
+	FitConfig
+	Test []Example // held-out images evaluated with the final weights; may be empty
+	Data string    // what the data and split were, for the weights' TrainingData (Run adds how it trained)
+}
+
+// RunResult is what a recipe produced.
+type RunResult struct {
+	Weights     *nn.Weights       // the best weights, calibrated, with their provenance metadata
+	Fit         *FitResult        // the training run
+	Calibration *calibrate.Fitted // nil without a validation split (the weights then carry no temperature or OOD statistics)
+	Test        *metrics.Report   // Test at the fitted temperature; nil without a test split
+	TestOutputs calibrate.Outputs // the network's outputs on Test, in order
+}
+
+// Run carries out the recipe. Every image (training, validation and test)
+// is decoded once, when the inputs fit in the cache (FitConfig.CacheBytes),
+// and reused by training, recalibration, validation, calibration and the test.
+// An interruption returns an error wrapping ErrInterrupted, after Fit has
+// saved its checkpoint.
+func Run(ctx context.Context, r Recipe) (*RunResult, error) {
+	workers := r.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if err := r.check(); err != nil {
+		return nil, err
+	}
+	src, err := newSource(ctx, r.decoder(), r.CacheBytes, workers, r.Train, r.Val, r.Test)
+	if err != nil {
+		return nil, err
+	}
+	cfg := r.FitConfig
+	cfg.source = src
+	fit, err := Fit(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	res := &RunResult{Fit: fit}
+	final := fit.Best
+	if len(r.Val) > 0 {
+		val, _, err := forward(ctx, fit.Best, r.Val, src, src.val, workers)
+		if err != nil {
+			return nil, fmt.Errorf("calibration on the validation split: %w", err)
+		}
+		tr, _, err := forward(ctx, fit.Best, r.Train, src, src.train, workers)
+		if err != nil {
+			return nil, fmt.Errorf("calibration on the training split: %w", err)
+		}
+		if final, res.Calibration, err = calibrate.Fit(fit.Best, val, tr, 0); err != nil {
+			return nil, err
+		}
+	}
+	meta := r.metadata()
+	if meta.Extra == nil {
+		meta.Extra = map[string]string{}
+	}
+	meta.Source = "papscope train"
+	meta.TrainingData = fmt.Sprintf("%s; trained %d epochs at %dx%d, batch %d, Adam lr %g, %s, images %s; best epoch %d by validation balanced accuracy",
+		r.Data, len(fit.History), r.Input.Width, r.Input.Height, r.Batch, r.learnRate(), r.Augment, r.Treatment, fit.BestEpoch)
+	history, err := json.Marshal(fit.History)
+	if err != nil {
+		return nil, err
+	}
+	meta.Extra["training_history"] = string(history)
+	meta.Temperature, meta.OODThreshold = final.Meta.Temperature, final.Meta.OODThreshold
+	if len(r.Test) > 0 {
+		out, _, err := forward(ctx, fit.Best, r.Test, src, src.test, workers)
+		if err != nil {
+			return nil, fmt.Errorf("test split: %w", err)
+		}
+		res.TestOutputs = out
+		if res.Test, err = metrics.Evaluate(out.Labels, softmaxAll(out.Logits, meta.Temperature)); err != nil {
+			return nil, fmt.Errorf("test split: %w", err)
+		}
+		if res.Calibration != nil {
+			before, err := metrics.Evaluate(out.Labels, softmaxAll(out.Logits, 1))
+			if err != nil {
+				return nil, fmt.Errorf("test split: %w", err)
+			}
+			res.Calibration.TestECEBefore, res.Calibration.TestECEAfter = before.ECE, res.Test.ECE
+		}
+		js, err := json.Marshal(res.Test)
+		if err != nil {
+			return nil, err
+		}
+		meta.Metrics = string(js)
+	}
+	if res.Calibration != nil {
+		js, err := json.Marshal(res.Calibration)
+		if err != nil {
+			return nil, err
+		}
+		meta.Extra["calibration"] = string(js)
+	}
+	if res.Weights, err = final.WithMetadata(meta); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// softmaxAll returns the probabilities of every row of logits at temperature t (0 means 1).
+func softmaxAll(logits [][nn.NumClasses]float32, t float64) [][]float32 {
+	if t == 0 {
+		t = 1
+	}
+	out := make([][]float32, len(logits))
+	for i, l := range logits {
+		p := calibrate.Softmax(l, t)
+		out[i] = p[:]
+	}
+	return out
+}
+
+// learnRate is the Adam step size the run uses.
+func (cfg *FitConfig) learnRate() float64 {
+	if cfg.LearnRate == 0 {
+		return 1e-3
+	}
+	return cfg.LearnRate
+}

@@ -1,0 +1,52 @@
+package train
+
+import (
+	"context"
+	"slices"
+
+	"papscope/calibrate"
+	"papscope/metrics"
+	"papscope/nn"
+)
+
+// forward runs nn with w over the examples (inputs from cache, or decoded by
+// src) and returns their outputs and probabilities at the weights' temperature.
+func forward(ctx context.Context, w *nn.Weights, examples []Example, src *source, cache []float32, workers int) (calibrate.Outputs, [][]float32, error) {
+	out := calibrate.Outputs{Labels: make([]int, len(examples)), Logits: make([][nn.NumClasses]float32, len(examples)), Pooled: make([][]float32, len(examples))}
+	probs := make([][]float32, len(examples))
+	model, err := nn.NewModel(w)
+	if err != nil {
+		return out, nil, err
+	}
+	workers = max(1, min(workers, len(examples)))
+	models := make(chan *nn.Model, workers)
+	models <- model
+	for range workers - 1 {
+		models <- model.Clone()
+	}
+	err = parallel(ctx, len(examples), workers, func(i int, prep *nn.Preprocessor, scratch []float32) error {
+		x, err := src.input(cache, i, examples[i], scratch, prep)
+		if err != nil {
+			return err
+		}
+		m := <-models
+		defer func() { models <- m }()
+		o, err := m.Forward(x)
+		if err != nil {
+			return err
+		}
+		probs[i] = slices.Clone(o.Probs[:])
+		out.Logits[i], out.Pooled[i], out.Labels[i] = o.Logits, slices.Clone(o.Pooled), examples[i].Class
+		return nil
+	}, src.dec.size())
+	return out, probs, err
+}
+
+// validate runs nn with w over the examples and returns the metrics.
+func validate(ctx context.Context, w *nn.Weights, examples []Example, src *source, cache []float32, workers int) (*metrics.Report, error) {
+	out, probs, err := forward(ctx, w, examples, src, cache, workers)
+	if err != nil {
+		return nil, err
+	}
+	return metrics.Evaluate(out.Labels, probs)
+}
