@@ -89,6 +89,7 @@ type graph struct {
 	order  G.Nodes            // trainable parameters in nn.Params order
 
 	stats []*bnStat // statistics and training modes
+	clock *opClock  // run times of the graph's papscope ops
 
 	// training mode only
 	target *G.Node // (N, 4): one-hot labels times class weights, divided by N
@@ -106,7 +107,7 @@ func build(n *Net, batch int, in nn.Dims, m mode) (gr *graph, err error) {
 	defer catch(&err)
 	workers := runtime.GOMAXPROCS(0)
 	g := G.NewGraph()
-	gr = &graph{g: g, batch: batch, in: in, params: map[string]*G.Node{}}
+	gr = &graph{g: g, batch: batch, in: in, params: map[string]*G.Node{}, clock: &opClock{}}
 	trainable := map[string]bool{}
 	for _, p := range nn.Params() {
 		trainable[p.Name] = p.Trainable
@@ -150,17 +151,17 @@ func build(n *Net, batch int, in nn.Dims, m mode) (gr *graph, err error) {
 			if l.KernelSize != 3 || l.Stride != 2 || l.SamePad || l.InChannels != 3 || l.Activation != nn.ReLU {
 				return nil, fmt.Errorf("train: %s: only a 3×3 stride-2 valid conv with ReLU on the RGB input is supported", l.Name)
 			}
-			o := &op{kind: opConv1, g: src.g, o: l.OutChannels(), layer: l.Name, workers: workers}
+			o := &op{kind: opConv1, g: src.g, o: l.OutChannels(), layer: l.Name, workers: workers, clock: gr.clock}
 			a = act{must(applyOp(o, src.x, node(l.Name+"/kernel"), node(l.Name+"/bias"))), src.g.Pooled(l.OutChannels())}
 		case nn.SeparableConv2D:
 			if l.KernelSize != 3 || l.Stride != 1 || !l.SamePad || l.Activation != nn.ReLU {
 				return nil, fmt.Errorf("train: %s: only 3×3 stride-1 same separable convs with ReLU are supported", l.Name)
 			}
-			o := &op{kind: opSepConv, g: src.g, o: l.OutChannels(), layer: l.Name, workers: workers}
+			o := &op{kind: opSepConv, g: src.g, o: l.OutChannels(), layer: l.Name, workers: workers, clock: gr.clock}
 			z := must(applyOp(o, src.x, node(l.Name+"/depthwise_kernel"), node(l.Name+"/pointwise_kernel"), node(l.Name+"/bias")))
 			a = act{z, geom{N: src.g.N, H: src.g.H, W: src.g.W, C: l.OutChannels()}}
 		case nn.BatchNorm:
-			o := &op{kind: opBatchNorm, g: src.g, layer: l.Name, workers: workers}
+			o := &op{kind: opBatchNorm, g: src.g, layer: l.Name, workers: workers, clock: gr.clock}
 			args := []*G.Node{src.x, node(l.Name + "/gamma"), node(l.Name + "/beta")}
 			if m == inference {
 				o.kind = opBatchNormInfer
@@ -174,12 +175,12 @@ func build(n *Net, batch int, in nn.Dims, m mode) (gr *graph, err error) {
 			if l.KernelSize != 3 || l.Stride != 2 || l.SamePad {
 				return nil, fmt.Errorf("train: %s: only a 3×3 stride-2 valid max-pool is supported", l.Name)
 			}
-			o := &op{kind: opMaxPool, g: src.g, layer: l.Name, workers: workers}
+			o := &op{kind: opMaxPool, g: src.g, layer: l.Name, workers: workers, clock: gr.clock}
 			a = act{must(applyOp(o, src.x)), src.g.Pooled(src.g.C)}
 		case nn.Add:
 			a = act{must(G.Add(src.x, acts[l.Inputs[1]].x)), src.g}
 		case nn.GlobalAvgPool2D:
-			o := &op{kind: opGlobalPool, g: src.g, layer: l.Name, workers: workers}
+			o := &op{kind: opGlobalPool, g: src.g, layer: l.Name, workers: workers, clock: gr.clock}
 			a = act{must(applyOp(o, src.x)), geom{}}
 		case nn.Dense:
 			a = act{affine(src.x, l.Name, l.Activation), geom{}}

@@ -5,6 +5,8 @@ import (
 	"hash"
 	"hash/fnv"
 	"math"
+	"sync"
+	"time"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -58,6 +60,66 @@ type op struct {
 	layer   string // the Keras layer it belongs to: keeps ops of different layers apart in gorgonia's hashing
 	workers int    // goroutines the kernels may use
 	stats   *bnStat
+	clock   *opClock // where the op's run times go; nil for none
+
+	// out is the op's own output buffer, reused from run to run: gorgonia's
+	// tape machine forgets its registers' values when it is reset, so
+	// without it every run would allocate (and fault in) every activation
+	// anew. scratch is SepConv's depthwise output.
+	out     *tensor.Dense
+	scratch any
+}
+
+// buffer returns the op's output buffer of the given dtype and shape,
+// allocating it on first use.
+func (o *op) buffer(dt tensor.Dtype, shape tensor.Shape) *tensor.Dense {
+	if o.out == nil || o.out.Dtype() != dt || o.out.Size() != shape.TotalSize() {
+		o.out = tensor.New(tensor.Of(dt), tensor.WithShape(shape...))
+	}
+	if !o.out.Shape().Eq(shape) { // a gorgonia op given it as its preallocated output may have reshaped it
+		if err := o.out.Reshape(shape...); err != nil {
+			o.out = tensor.New(tensor.Of(dt), tensor.WithShape(shape...))
+		}
+	}
+	return o.out
+}
+
+// scratchOf returns n values of scratch space kept by the op.
+func scratchOf[T float32 | float64](o *op, n int) []T {
+	s, ok := o.scratch.([]T)
+	if !ok || len(s) < n {
+		s = make([]T, n)
+		o.scratch = s
+	}
+	return s[:n]
+}
+
+// opClock sums the run time of a graph's ops by kind. Ops of one graph run
+// one at a time, but a graph may be used from several goroutines in turn.
+type opClock struct {
+	mu    sync.Mutex
+	spent [len(opNames)]time.Duration
+}
+
+// add charges d to kind k.
+func (c *opClock) add(k opKind, d time.Duration) {
+	c.mu.Lock()
+	c.spent[k] += d
+	c.mu.Unlock()
+}
+
+// take returns the times by op name and resets them.
+func (c *opClock) take() map[string]time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]time.Duration{}
+	for k, d := range c.spent {
+		if d > 0 {
+			out[opNames[k]] = d
+		}
+	}
+	c.spent = [len(opNames)]time.Duration{}
+	return out
 }
 
 func (o *op) String() string {
@@ -118,7 +180,7 @@ func applyOp(o *op, inputs ...*G.Node) (*G.Node, error) { return G.ApplyOp(o, in
 
 // derived returns an op of another kind on the same geometry and layer.
 func (o *op) derived(k opKind) *op {
-	return &op{kind: k, g: o.g, o: o.o, layer: o.layer, workers: o.workers}
+	return &op{kind: k, g: o.g, o: o.o, layer: o.layer, workers: o.workers, clock: o.clock}
 }
 
 // Arity implements gorgonia.Op.
@@ -177,7 +239,10 @@ func (o *op) UsePreallocDo(prealloc G.Value, inputs ...G.Value) (G.Value, error)
 	}
 	out, ok := prealloc.(*tensor.Dense)
 	if !ok || out.Dtype() != ts[0].Dtype() || !out.Shape().Eq(outShape) || out.IsView() {
-		out = tensor.New(tensor.Of(ts[0].Dtype()), tensor.WithShape(outShape...))
+		out = o.buffer(ts[0].Dtype(), outShape)
+	}
+	if o.clock != nil {
+		defer func(t0 time.Time) { o.clock.add(o.kind, time.Since(t0)) }(time.Now())
 	}
 	switch ts[0].Dtype() {
 	case tensor.Float32:
@@ -279,7 +344,7 @@ func compute[T float32 | float64](o *op, out []T, in ...[]T) {
 	case opConv1GradKernel:
 		conv1GradKernel(out, in[0], in[1], g, o.o, w)
 	case opSepConv:
-		d := make([]T, m*c)
+		d := scratchOf[T](o, m*c)
 		kernel.Depthwise3x3(d, in[0], in[1], g, w)
 		kernel.Gemm(out, d, in[2], m, c, o.o, &kernel.Epilogue[T]{Bias: in[3], ReLU: true}, w)
 	case opDepthwise:

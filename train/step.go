@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"time"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -88,6 +89,52 @@ func NewTrainer(net *Net, cfg Config) (*Trainer, error) {
 // trainable weights and the moving-statistics update. It returns the batch's
 // loss before the update.
 func (t *Trainer) Step(images []float32, labels []int) (float64, error) {
+	loss, err := t.run(images, labels)
+	if err != nil {
+		return loss, err
+	}
+	gr := t.gr
+	if err := t.solver.Step(G.NodesToValueGrads(gr.order)); err != nil {
+		return loss, fmt.Errorf("train: adam: %w", err)
+	}
+	momentum := t.nextMomentum()
+	for _, s := range gr.stats {
+		updateMoving(t.net.values[s.name+"/moving_mean"], s.mean, momentum)
+		updateMoving(t.net.values[s.name+"/moving_variance"], s.variance, momentum)
+	}
+	return loss, nil
+}
+
+// Gradients runs the forward and backward passes of a step on a batch, without
+// updating anything, and returns the loss and a copy of the gradient of every
+// trainable parameter by Keras name, in the parameter's matrix layout (the
+// row-major order of its Keras shape). It is for checking the trainer against
+// another implementation.
+func (t *Trainer) Gradients(images []float32, labels []int) (float64, map[string][]float32, error) {
+	loss, err := t.run(images, labels)
+	if err != nil {
+		return loss, nil, err
+	}
+	grads := map[string][]float32{}
+	for _, nd := range t.gr.order {
+		g, err := gradData(nd)
+		if err != nil {
+			return loss, nil, err
+		}
+		grads[nd.Name()] = slices.Clone(g)
+	}
+	return loss, grads, t.gr.zeroGrads()
+}
+
+// OpTimes returns the time spent in each kind of papscope op of the training
+// graph since the last call (or since NewTrainer), by op name, and starts
+// counting afresh. Time in gorgonia's own ops (the dense head, the residual
+// additions, the loss) and in Adam is not in it.
+func (t *Trainer) OpTimes() map[string]time.Duration { return t.gr.clock.take() }
+
+// run sets the batch and the labels' weighted one-hot targets, and runs the
+// graph: the loss and the gradients.
+func (t *Trainer) run(images []float32, labels []int) (float64, error) {
 	gr := t.gr
 	if len(labels) != gr.batch {
 		return 0, fmt.Errorf("train: %d labels, want %d", len(labels), gr.batch)
@@ -117,14 +164,6 @@ func (t *Trainer) Step(images []float32, labels []int) (float64, error) {
 	loss := float64(gr.loss.Value().Data().(float32))
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return loss, fmt.Errorf("train: loss is %g; weights not updated", loss)
-	}
-	if err := t.solver.Step(G.NodesToValueGrads(gr.order)); err != nil {
-		return loss, fmt.Errorf("train: adam: %w", err)
-	}
-	momentum := t.nextMomentum()
-	for _, s := range gr.stats {
-		updateMoving(t.net.values[s.name+"/moving_mean"], s.mean, momentum)
-		updateMoving(t.net.values[s.name+"/moving_variance"], s.variance, momentum)
 	}
 	return loss, nil
 }
