@@ -48,6 +48,48 @@ func checkSite(dir string) error {
 	return nil
 }
 
+// addresses says where the site can be opened, as addresses one can type:
+// the address listened on, or for a wildcard address (0.0.0.0, ::) localhost
+// and each of the machine's network addresses ips, with what a plain-HTTP
+// network address costs: browsers run service workers (offline use) only
+// on localhost or over HTTPS.
+func addresses(a *net.TCPAddr, ips []net.IP) []string {
+	port := fmt.Sprint(a.Port)
+	if !a.IP.IsUnspecified() {
+		line := fmt.Sprintf("serving at http://%s/ (Ctrl-C stops)", net.JoinHostPort(a.IP.String(), port))
+		if !a.IP.IsLoopback() {
+			line += "\n  plain HTTP on a network address: the page works, but browsers keep it offline-capable only over HTTPS (see the README)"
+		}
+		return []string{line}
+	}
+	lines := []string{fmt.Sprintf("serving at http://localhost:%s/ on this machine (Ctrl-C stops)", port)}
+	for _, ip := range ips {
+		if ip.IsLoopback() || ip.IsLinkLocalUnicast() || (a.IP.To4() != nil && ip.To4() == nil) {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("  and at http://%s/ from other devices on the network", net.JoinHostPort(ip.String(), port)))
+	}
+	if len(lines) > 1 {
+		lines = append(lines, "  (plain HTTP there: the page works, but offline use needs HTTPS; see the README)")
+	}
+	return lines
+}
+
+// localIPs returns this machine's interface addresses (none if they cannot be read).
+func localIPs() []net.IP {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var ips []net.IP
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			ips = append(ips, n.IP)
+		}
+	}
+	return ips
+}
+
 // serveSite serves dir on addr until ctx is done, then shuts down gracefully,
 // letting requests in flight finish for a few seconds.
 func serveSite(ctx context.Context, addr, dir string, stdout io.Writer) error {
@@ -68,7 +110,9 @@ func serveSite(ctx context.Context, addr, dir string, stdout io.Writer) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
-	fmt.Fprintf(stdout, "serving %s at http://%s/ (Ctrl-C stops)\n", dir, ln.Addr())
+	for _, line := range addresses(ln.Addr().(*net.TCPAddr), localIPs()) {
+		fmt.Fprintln(stdout, line)
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {

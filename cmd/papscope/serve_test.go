@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -102,5 +103,33 @@ func TestServeSite(t *testing.T) {
 	}
 	if _, err := http.Get(url); err == nil {
 		t.Errorf("the server still answers after shutdown")
+	}
+}
+
+// TestAddresses: the server prints addresses one can type, never a wildcard
+// such as [::]:8080, and says what plain HTTP on the network costs.
+func TestAddresses(t *testing.T) {
+	lan := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("192.168.1.20"), net.ParseIP("fe80::1"), net.ParseIP("2001:db8::5")}
+	for _, tc := range []struct {
+		addr    *net.TCPAddr
+		want    []string
+		notWant []string
+	}{
+		{&net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 8080}, []string{"http://127.0.0.1:8080/"}, []string{"HTTPS"}},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 8081}, []string{"http://localhost:8081/", "http://192.168.1.20:8081/", "offline use needs HTTPS"}, []string{"0.0.0.0", "fe80", "127.0.0.1", "2001:db8"}},
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 8082}, []string{"http://localhost:8082/", "http://192.168.1.20:8082/", "http://[2001:db8::5]:8082/"}, []string{"[::]", "fe80"}},
+		{&net.TCPAddr{IP: net.ParseIP("192.168.1.20"), Port: 80}, []string{"http://192.168.1.20:80/", "HTTPS"}, nil},
+	} {
+		out := strings.Join(addresses(tc.addr, lan), "\n")
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%v: %q does not say %q", tc.addr, out, w)
+			}
+		}
+		for _, w := range tc.notWant {
+			if strings.Contains(out, w) {
+				t.Errorf("%v: %q says %q", tc.addr, out, w)
+			}
+		}
 	}
 }
