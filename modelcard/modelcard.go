@@ -18,11 +18,14 @@ type Card struct {
 	Source       string        `json:"source"`        // what made them (trainer, import)
 	TrainingData string        `json:"training_data"` // what data trained them
 	Input        string        `json:"input"`         // input size, "64×64"
-	Synthetic    bool          `json:"synthetic"`     // trained on synthetic images: a demonstration only
-	OOD          string        `json:"ood"`           // whether an out-of-distribution score is available
-	Summary      []Field       `json:"summary"`       // held-out metrics overall
-	PerClass     []ClassMetric `json:"per_class"`     // held-out metrics per class, in class order
-	MetricsNote  string        `json:"metrics_note"`  // why there are no metrics, when there are none
+	InputWidth   int           `json:"input_width"`   // the input size in pixels, for the page's note on resizing
+	InputHeight  int           `json:"input_height"`
+	Crop         float64       `json:"crop"`         // share of each side kept, centred, before resizing; 0 for the whole image
+	Synthetic    bool          `json:"synthetic"`    // trained on synthetic images: a demonstration only
+	OOD          string        `json:"ood"`          // whether an out-of-distribution score is available
+	Summary      []Field       `json:"summary"`      // held-out metrics overall
+	PerClass     []ClassMetric `json:"per_class"`    // held-out metrics per class, in class order
+	MetricsNote  string        `json:"metrics_note"` // why there are no metrics, when there are none
 }
 
 // Field is one labelled value.
@@ -65,6 +68,9 @@ func New(name string, m nn.Metadata, hasOOD bool) Card {
 		Source:       orUnknown(m.Source),
 		TrainingData: orUnknown(m.TrainingData),
 		Input:        fmt.Sprintf("%d×%d", m.Input.Width, m.Input.Height),
+		InputWidth:   m.Input.Width,
+		InputHeight:  m.Input.Height,
+		Crop:         m.Crop,
 		Synthetic:    strings.Contains(strings.ToLower(m.TrainingData), "synth"),
 		OOD:          "not carried by these weights: no out-of-distribution warning",
 	}
