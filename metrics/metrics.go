@@ -239,3 +239,16 @@ func mean(s []float64) float64 {
 	}
 	return sum / float64(len(s))
 }
+
+// Wilson returns the 95 % Wilson score interval of a proportion of k
+// successes in n trials; NaN, NaN when n is 0.
+func Wilson(k, n int) (lo, hi float64) {
+	if n == 0 {
+		return math.NaN(), math.NaN()
+	}
+	const z = 1.959963984540054
+	p, nf := float64(k)/float64(n), float64(n)
+	centre := (p + z*z/(2*nf)) / (1 + z*z/nf)
+	half := z / (1 + z*z/nf) * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf))
+	return max(0, centre-half), min(1, centre+half)
+}

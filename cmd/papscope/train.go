@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,13 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
-	"papscope/calibrate"
 	"papscope/dataset"
-	"papscope/metrics"
 	"papscope/nn"
 	"papscope/safefile"
+	"papscope/shortcut"
 	"papscope/train"
 )
 
@@ -42,6 +39,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "goroutines decoding, augmenting and validating")
 	replicas := fs.Int("replicas", 0, "copies of the training graph run in parallel on shares of each batch (must divide -batch; 0: one per core, at least 4 images each)")
 	noAugment := fs.Bool("no-augment", false, "train without flips, rotations and colour jitter")
+	quality := fs.Int("jpeg-quality", shortcut.Default.JPEGQuality, "re-encode every image at this JPEG quality before use, every class alike (0: use the files as they are)")
+	crop := fs.Float64("crop", shortcut.Default.Crop, "keep this share of each side, centred, every class alike; recorded in the weights so inference crops alike (0 or 1: whole image)")
 	recalibrate := fs.Int("recalibrate", train.DefaultRecalibrate, "training images that reset the batch-normalization statistics after every epoch (0: keep the moving averages)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -65,6 +64,10 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: -recalibrate must be ≥ 0", errUsage)
 	case *patience < 0:
 		return fmt.Errorf("%w: -patience must be ≥ 0", errUsage)
+	case *quality < 0 || *quality > 100:
+		return fmt.Errorf("%w: -jpeg-quality must be 0–100", errUsage)
+	case nn.CheckCrop(*crop) != nil:
+		return fmt.Errorf("%w: -crop: %v", errUsage, nn.CheckCrop(*crop))
 	case *resume != "" && *initW != "":
 		return fmt.Errorf("%w: give -resume or -init, not both", errUsage)
 	}
@@ -115,39 +118,15 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	d, err := dataset.Scan(*data)
+	d, err := loadData(*data, *groups, *workers, "train", stderr)
 	if err != nil {
 		return err
-	}
-	for _, w := range d.Warnings() {
-		fmt.Fprintf(stderr, "papscope train: warning: %s\n", w)
-	}
-	bad, err := d.DropUnreadable(*workers)
-	for _, b := range bad {
-		fmt.Fprintf(stderr, "papscope train: skipping unreadable image %s\n", b)
-	}
-	if err != nil {
-		return err
-	}
-	grouping := "stratified by class"
-	if *groups != "" {
-		g, err := dataset.LoadGroups(*groups)
-		if err != nil {
-			return err
-		}
-		unused, err := d.SetGroups(g)
-		if err != nil {
-			return err
-		}
-		if len(unused) > 0 {
-			fmt.Fprintf(stderr, "papscope train: warning: %d entries of %s match no image, e.g. %s\n", len(unused), *groups, unused[0])
-		}
-		grouping = fmt.Sprintf("stratified, grouped by %s from %s", g.Column, *groups)
 	}
 	trainSet, valSet, testSet, err := dataset.Split(d, fractions, *seed)
 	if err != nil {
 		return err
 	}
+	grouping := groupingText(d)
 	counts := classCounts(d.Counts())
 	fmt.Fprintf(stderr, "data %s: %d images (%s); train %d, validation %d, test %d (%s, seed %d)\n",
 		*data, len(d.Items), counts, len(trainSet), len(valSet), len(testSet), grouping, *seed)
@@ -155,18 +134,18 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	cfg := train.FitConfig{
 		Train: examples(trainSet), Val: examples(valSet), Input: in, Batch: *batch, Epochs: *epochs,
 		LearnRate: *lr, Seed: *seed, Patience: *patience, Augment: train.DefaultAugment,
-		Init: init, Resume: resumed, Checkpoint: *ckpt, Workers: *workers, Replicas: *replicas,
+		Treatment: shortcut.Treatment{JPEGQuality: *quality, Crop: *crop},
+		Init:      init, Resume: resumed, Checkpoint: *ckpt, Workers: *workers, Replicas: *replicas,
 		Notes:       map[string]string{"split": *split, "groups": *groups},
 		Recalibrate: *recalibrate,
 	}
 	if *recalibrate == 0 {
 		cfg.Recalibrate = -1
 	}
-	augmentation := "augmented with flips, quarter turns and brightness/contrast/colour jitter"
 	if *noAugment {
-		cfg.Augment, augmentation = train.Augment{}, "no augmentation"
+		cfg.Augment = train.Augment{}
 	}
-	bar := newProgressBar(stderr)
+	bar := newProgressBar(stderr, "train")
 	cfg.Progress = bar.update
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -174,9 +153,11 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		*replicas = train.DefaultReplicas(*batch, *workers)
 	}
 	cfg.Replicas = *replicas
-	fmt.Fprintf(stderr, "training at %dx%d, batch %d on %d graph %s, Adam lr %g, up to %d epochs (checkpoint %s)\n",
-		in.Width, in.Height, *batch, *replicas, map[bool]string{true: "replica", false: "replicas"}[*replicas == 1], *lr, *epochs, *ckpt)
-	res, err := train.Fit(ctx, cfg)
+	fmt.Fprintf(stderr, "training at %dx%d, batch %d on %d graph %s, Adam lr %g, up to %d epochs, images %s (checkpoint %s)\n",
+		in.Width, in.Height, *batch, *replicas, map[bool]string{true: "replica", false: "replicas"}[*replicas == 1], *lr, *epochs, cfg.Treatment, *ckpt)
+	res, err := train.Run(ctx, train.Recipe{FitConfig: cfg, Test: examples(testSet),
+		Data: fmt.Sprintf("%s: %d images (%s); split train %d / validation %d / test %d, %s, seed %d",
+			*data, len(d.Items), counts, len(trainSet), len(valSet), len(testSet), grouping, *seed)})
 	bar.finish()
 	if errors.Is(err, train.ErrInterrupted) {
 		return fmt.Errorf("%w; continue with: papscope train -data %s -o %s -resume %s", err, *data, *out, *ckpt)
@@ -185,155 +166,67 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	stop()
-	best := res.History[res.BestEpoch-1]
+	fit := res.Fit
+	best := fit.History[fit.BestEpoch-1]
 	fmt.Fprintf(stderr, "finished (%s) after %d epochs; best epoch %d: validation balanced accuracy %.4f, loss %.4f\n",
-		res.Stopped, len(res.History), res.BestEpoch, best.ValBalanced, best.ValLoss)
-
-	meta := nn.DefaultMetadata(in)
-	meta.Source = "papscope train"
-	meta.TrainingData = fmt.Sprintf("%s: %d images (%s); split train %d / validation %d / test %d, %s, seed %d; "+
-		"trained %d epochs at %dx%d, batch %d, Adam lr %g, %s; best epoch %d by validation balanced accuracy",
-		*data, len(d.Items), counts, len(trainSet), len(valSet), len(testSet), grouping, *seed,
-		len(res.History), in.Width, in.Height, *batch, *lr, augmentation, res.BestEpoch)
-	history, err := json.Marshal(res.History)
-	if err != nil {
-		return err
-	}
-	meta.Extra = map[string]string{"training_history": string(history)}
-
-	final, fit, err := calibrated(res.Best, trainSet, valSet, *workers, stderr)
-	if err != nil {
-		return err
-	}
-	if len(testSet) > 0 {
-		model, err := nn.NewModel(res.Best)
-		if err != nil {
-			return err
+		fit.Stopped, len(fit.History), fit.BestEpoch, best.ValBalanced, best.ValLoss)
+	if c := res.Calibration; c == nil {
+		fmt.Fprintln(stderr, "papscope train: warning: no validation split: the weights carry no temperature and no out-of-distribution statistics")
+	} else {
+		if c.Temperature != c.TemperatureFitted {
+			fmt.Fprintf(stderr, "calibration: the validation loss keeps falling to temperature %.3g (the split is separated without error): temperature kept at 1\n", c.TemperatureFitted)
 		}
-		test, err := forwardItems(model, testSet, *workers, stderr)
-		if err != nil {
-			return fmt.Errorf("test split: %w", err)
-		}
-		rep, err := metrics.Evaluate(test.labels, test.probsAt(final.Meta.Temperature))
-		if err != nil {
-			return fmt.Errorf("test split: %w", err)
-		}
-		if fit != nil {
-			before, err := metrics.Evaluate(test.labels, test.probs)
-			if err != nil {
-				return fmt.Errorf("test split: %w", err)
-			}
-			fit["test_ece_before"], fit["test_ece_after"] = before.ECE, rep.ECE
+		if res.Test != nil {
 			fmt.Fprintf(stderr, "calibration: temperature %.4g; test ECE %.4f before, %.4f after; OOD threshold %.4g (%g quantile of validation)\n",
-				final.Meta.Temperature, before.ECE, rep.ECE, final.Meta.OODThreshold, OODQuantile)
+				c.Temperature, c.TestECEBefore, c.TestECEAfter, c.OODThreshold, c.OODQuantile)
 		}
-		js, err := json.Marshal(rep)
-		if err != nil {
-			return err
-		}
-		meta.Metrics = string(js)
-		fmt.Fprintf(stdout, "held-out test split (%d images), best weights:\n", rep.N)
-		if err := rep.WriteText(stdout); err != nil {
+	}
+	if res.Test != nil {
+		fmt.Fprintf(stdout, "held-out test split (%d images), best weights:\n", res.Test.N)
+		if err := res.Test.WriteText(stdout); err != nil {
 			return err
 		}
 	} else {
 		fmt.Fprintln(stderr, "papscope train: warning: the test split is empty: no held-out metrics in the weights")
 	}
-	if fit != nil {
-		js, err := json.Marshal(fit)
-		if err != nil {
-			return err
-		}
-		meta.Extra["calibration"] = string(js)
-	}
-	meta.Temperature, meta.OODThreshold = final.Meta.Temperature, final.Meta.OODThreshold
-	w, err := nn.NewWeights(meta, weightTensors(final))
-	if err != nil {
-		return err
-	}
 	var buf bytes.Buffer
-	if err := w.Encode(&buf); err != nil {
+	if err := res.Weights.Encode(&buf); err != nil {
 		return err
 	}
 	if err := safefile.Write(*out, buf.Bytes()); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s (input %dx%d, best epoch %d)\n", *out, in.Width, in.Height, res.BestEpoch)
+	fmt.Fprintf(stdout, "wrote %s (input %dx%d, best epoch %d)\n", *out, in.Width, in.Height, fit.BestEpoch)
 	return nil
 }
 
-// weightTensors returns every tensor of w by name (shared, not copied): the
-// parameters and the out-of-distribution statistics when it carries them.
-func weightTensors(w *nn.Weights) map[string][]float32 {
-	t := map[string][]float32{}
-	for _, p := range nn.Params() {
-		t[p.Name] = w.Tensor(p.Name)
+// loadData reads a dataset with its slides (from groupsCSV, or manifest.csv
+// beside the class folders), warns about what it ignored and drops the
+// images that do not decode.
+func loadData(dir, groupsCSV string, workers int, cmd string, stderr io.Writer) (*dataset.Dataset, error) {
+	d, unused, err := dataset.Load(dir, groupsCSV)
+	if err != nil {
+		return nil, err
 	}
-	if w.HasOOD() {
-		t[nn.OODMeansName], t[nn.OODPrecisionName] = w.Tensor(nn.OODMeansName), w.Tensor(nn.OODPrecisionName)
+	for _, w := range d.Warnings() {
+		fmt.Fprintf(stderr, "papscope %s: warning: %s\n", cmd, w)
 	}
-	return t
+	if len(unused) > 0 {
+		fmt.Fprintf(stderr, "papscope %s: warning: %d entries of the groups CSV match no image, e.g. %s\n", cmd, len(unused), unused[0])
+	}
+	bad, err := d.DropUnreadable(workers)
+	for _, b := range bad {
+		fmt.Fprintf(stderr, "papscope %s: skipping unreadable image %s\n", cmd, b)
+	}
+	return d, err
 }
 
-// OODQuantile is the share of validation images the out-of-distribution
-// threshold keeps in distribution.
-const OODQuantile = 0.99
-
-// calibrated returns w with a softmax temperature fitted on the validation
-// split and out-of-distribution statistics fitted on the training split (the
-// threshold at the OODQuantile of the validation scores), and a record of the
-// fit. Without a validation split, w is returned as it is, with a warning and
-// no record.
-func calibrated(w *nn.Weights, trainSet, valSet []dataset.Item, workers int, stderr io.Writer) (*nn.Weights, map[string]any, error) {
-	if len(valSet) == 0 {
-		fmt.Fprintln(stderr, "papscope train: warning: no validation split: the weights carry no temperature and no out-of-distribution statistics")
-		return w, nil, nil
+// groupingText says how a split of d keeps images together.
+func groupingText(d *dataset.Dataset) string {
+	if d.Grouping == "" {
+		return "stratified by class"
 	}
-	model, err := nn.NewModel(w)
-	if err != nil {
-		return nil, nil, err
-	}
-	val, err := forwardItems(model, valSet, workers, stderr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("calibration on the validation split: %w", err)
-	}
-	tr, err := forwardItems(model, trainSet, workers, stderr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("calibration on the training split: %w", err)
-	}
-	temperature, fitted, err := calibrate.Temperature(val.logits, val.labels)
-	if err != nil {
-		return nil, nil, err
-	}
-	if temperature != fitted {
-		fmt.Fprintf(stderr, "calibration: the validation loss keeps falling to temperature %.3g (the split is separated without error): temperature kept at 1\n", fitted)
-	}
-	means, precision, err := calibrate.FitOOD(tr.pooled, tr.labels)
-	if err != nil {
-		return nil, nil, err
-	}
-	scores := make([]float64, len(val.pooled))
-	for i, x := range val.pooled {
-		scores[i] = calibrate.Score(means, precision, x)
-	}
-	threshold, err := calibrate.OODThreshold(scores, OODQuantile)
-	if err != nil {
-		return nil, nil, err
-	}
-	out, err := calibrate.Attach(w, temperature, means, precision, threshold)
-	if err != nil {
-		return nil, nil, err
-	}
-	fit := map[string]any{
-		"temperature":        temperature,
-		"temperature_fitted": fitted,
-		"val_nll_before":     calibrate.NLL(val.logits, val.labels, 1),
-		"val_nll_after":      calibrate.NLL(val.logits, val.labels, temperature),
-		"ood_threshold":      threshold,
-		"ood_quantile":       OODQuantile,
-		"ood_fit_images":     len(tr.pooled),
-	}
-	return out, fit, nil
+	return "stratified, grouped by " + d.Grouping
 }
 
 // examples converts dataset items to training examples.
@@ -392,73 +285,4 @@ func parseSplit(s string) ([3]float64, error) {
 		return f, fmt.Errorf("%q: the training fraction must be > 0", s)
 	}
 	return f, nil
-}
-
-// progressBar prints training progress on stderr: one updating line when it
-// is a terminal, else a line per epoch.
-type progressBar struct {
-	w        io.Writer
-	terminal bool
-	last     time.Time
-	open     bool // a \r line is showing
-}
-
-func newProgressBar(w io.Writer) *progressBar {
-	term := false
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			term = true
-		}
-	}
-	return &progressBar{w: w, terminal: term}
-}
-
-func (b *progressBar) update(p train.Progress) {
-	if p.Done != nil {
-		e := p.Done
-		mark := ""
-		if e.Best {
-			mark = "  *best*"
-		}
-		val := ""
-		if e.ValN > 0 {
-			val = fmt.Sprintf("  val loss %.4f acc %5.1f%% bal %5.1f%%", e.ValLoss, 100*e.ValAccuracy, 100*e.ValBalanced)
-		}
-		b.clear()
-		fmt.Fprintf(b.w, "epoch %d/%d  loss %.4f acc %5.1f%%%s  %.1f img/s  %s  ETA %s%s\n",
-			p.Epoch, p.Epochs, e.Loss, 100*e.Accuracy, val, e.ImagesPerSecond, roundDur(time.Duration(e.Seconds*float64(time.Second))), roundDur(p.ETA), mark)
-		return
-	}
-	if !b.terminal || (time.Since(b.last) < 200*time.Millisecond && p.Batch < p.Batches) {
-		return
-	}
-	b.last = time.Now()
-	const width = 20
-	fill := width * p.Batch / p.Batches
-	fmt.Fprintf(b.w, "\repoch %d/%d [%s%s] %d/%d  loss %.4f acc %5.1f%%  %.1f img/s  ETA %s \x1b[K",
-		p.Epoch, p.Epochs, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), p.Batch, p.Batches,
-		p.Loss, 100*p.Accuracy, p.ImagesPerSecond, roundDur(p.ETA))
-	b.open = true
-}
-
-// clear ends the updating line.
-func (b *progressBar) clear() {
-	if b.open {
-		fmt.Fprint(b.w, "\r\x1b[K")
-		b.open = false
-	}
-}
-
-func (b *progressBar) finish() {
-	if b.open {
-		fmt.Fprintln(b.w)
-		b.open = false
-	}
-}
-
-func roundDur(d time.Duration) time.Duration {
-	if d > time.Minute {
-		return d.Round(time.Second)
-	}
-	return d.Round(100 * time.Millisecond)
 }
