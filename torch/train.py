@@ -16,11 +16,11 @@ frequency, Keras's loss reduction (sum of w[y]*CE over the batch / N), Adam
 (Keras's eps 1e-7), papscope's preprocessing and augmentation, batch-norm
 statistics recalibrated on training images after every epoch, the best epoch
 by validation balanced accuracy, early stopping. Checkpoints after every epoch
-(OUT/checkpoint.pt; --resume continues from it).
+(OUT/checkpoint.safetensors, no pickle; --resume continues from it).
 
 Writes, in OUT/: model.safetensors (the best epoch's state_dict, with
 papscope's metadata), papscope.safetensors (the same weights in papscope's
-format: `papscope classify -weights OUT/papscope.safetensors`) and checkpoint.pt.
+format: `papscope classify -weights OUT/papscope.safetensors`) and checkpoint.safetensors.
 """
 
 import argparse
@@ -61,7 +61,7 @@ def parse_args(argv=None):
     ap.add_argument("--amp", choices=("auto", "off", "fp16", "bf16"), default="auto", help="mixed precision on CUDA (auto: bf16 where supported, else fp16); off on CPUs")
     ap.add_argument("--jpeg-quality", type=int, default=0, help="re-encode every image as JPEG at this quality before use, whatever its class (0: no)")
     ap.add_argument("--no-augment", action="store_true", help="train without flips, turns and colour jitter")
-    ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.safetensors")
     args = ap.parse_args(argv)
     w, _, h = args.size.lower().partition("x")
     args.hw = (int(h or w), int(w))
@@ -130,11 +130,52 @@ def amp_setup(mode, device):
     return (lambda: torch.autocast(device_type="cuda", dtype=dtype)), scaler, mode
 
 
-def torch_load(path, device):
-    try:
-        return torch.load(path, map_location=device, weights_only=True)
-    except TypeError:  # a PyTorch without weights_only
-        return torch.load(path, map_location=device)
+def save_checkpoint(path, model, opt, scaler, state, args):
+    """The run's state as safetensors (no pickle: loading it runs no code): the weights, the best epoch's
+    weights, Adam's moments, and as JSON metadata the epoch counters, history, scaler and arguments."""
+    tensors = {f"model/{k}": v for k, v in model.state_dict().items()}
+    tensors.update({f"best/{k}": v for k, v in (state["best_state"] or {}).items()})
+    osd = opt.state_dict()
+    plain = {}
+    for idx, st in osd["state"].items():
+        for k, v in st.items():
+            if isinstance(v, torch.Tensor):
+                tensors[f"optim/{idx}/{k}"] = v
+            else:
+                plain.setdefault(str(idx), {})[k] = v
+    meta = {k: v for k, v in state.items() if k != "best_state"}
+    md = {
+        "format": "papscope-torch-checkpoint-v1",
+        "state": json.dumps(meta),
+        "optimizer": json.dumps({"param_groups": osd["param_groups"], "plain": plain}),
+        "scaler": json.dumps(scaler.state_dict() if scaler else None),
+        "args": json.dumps({k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool))}),
+    }
+    safetensors_io.save(path, tensors, md)
+
+
+def load_checkpoint(path, model, opt, scaler, device):
+    """Restore what save_checkpoint saved; returns the run's state."""
+    tensors, md = safetensors_io.load(path)
+    if md.get("format") != "papscope-torch-checkpoint-v1":
+        raise SystemExit(f"train.py: {path} is not a train.py checkpoint")
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model/")})
+    o = json.loads(md["optimizer"])
+    st = {}
+    for k, v in tensors.items():
+        if k.startswith("optim/"):
+            _, idx, key = k.split("/", 2)
+            st.setdefault(int(idx), {})[key] = v.to(device)
+    for idx, kv in o["plain"].items():
+        st.setdefault(int(idx), {}).update(kv)
+    opt.load_state_dict({"state": st, "param_groups": o["param_groups"]})
+    sc = json.loads(md["scaler"])
+    if scaler is not None and sc:
+        scaler.load_state_dict(sc)
+    state = json.loads(md["state"])
+    best = {k[5:]: v.to(device) for k, v in tensors.items() if k.startswith("best/")}
+    state["best_state"] = best or None
+    return state
 
 
 def batchnorms(model):
@@ -240,15 +281,10 @@ def main(argv=None):
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.999), eps=1e-7)
     os.makedirs(args.out, exist_ok=True)
-    ckpt_path = os.path.join(args.out, "checkpoint.pt")
+    ckpt_path = os.path.join(args.out, "checkpoint.safetensors")
     state = {"epoch": 0, "history": [], "best_epoch": 0, "best_balanced": -1.0, "best_loss": math.inf, "stale": 0, "best_state": None}
     if args.resume:
-        ck = torch_load(ckpt_path, d.device)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        if scaler is not None and ck.get("scaler"):
-            scaler.load_state_dict(ck["scaler"])
-        state = ck["state"]
+        state = load_checkpoint(ckpt_path, model, opt, scaler, d.device)
         d.log(f"resumed from {ckpt_path} after epoch {state['epoch']}")
     else:
         for bn in batchnorms(model):
@@ -304,10 +340,7 @@ def main(argv=None):
         d.log(f"epoch {epoch}/{args.epochs}  loss {e['loss']:.4f} acc {100 * e['accuracy']:5.1f}%  val loss {ev['val_loss']:.4f} "
               f"acc {100 * ev['val_accuracy']:5.1f}% bal {100 * ev['val_balanced_accuracy']:5.1f}%  {e['images_per_second']:.1f} img/s{'  *best*' if better else ''}")
         if d.rank == 0:
-            tmp = ckpt_path + ".tmp"
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scaler": scaler.state_dict() if scaler else None,
-                        "state": state, "args": {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool))}}, tmp)
-            os.replace(tmp, ckpt_path)
+            save_checkpoint(ckpt_path, model, opt, scaler, state, args)
         d.barrier()
         if args.patience and state["stale"] >= args.patience:
             d.log(f"stopping: {args.patience} epochs without a better validation score")
