@@ -10,6 +10,7 @@
 //	papscope synth    -n N -seed S -o DIR [-size WxH]
 //	papscope train    -data DIR -o OUT.safetensors [-epochs E -batch B -size S -resume CKPT ...]
 //	papscope eval     [-weights W] -data DIR [-json] [-plot FILE.png]
+//	papscope cv       -data DIR [-folds 4 -size 128 -epochs 20 -work cv.work -json]
 //	papscope probe    -data DIR [-folds 4 -jpeg-quality 75 -crop 0.5 -weights W -json]
 //	papscope serve    [-addr 127.0.0.1:8080] [-dir web]
 package main
@@ -40,6 +41,7 @@ func commands() []command {
 		{"import", "-format tfjs|torch -o OUT.safetensors model.json|state_dict.safetensors", "convert a TensorFlow.js layers model (Keras weights) or a PyTorch twin's state_dict to papscope weights", runImport},
 		{"train", "-data DIR -o OUT.safetensors [-epochs 20 -batch 16 -lr 1e-3 -size 128|WxH -seed 1 -resume CKPT -groups CSV -init W -patience 5 -split 0.7,0.15,0.15]", "train the network on a folder of HSIL/LSIL/NILM/SCC images (Ctrl-C saves a checkpoint)", runTrain},
 		{"eval", "[-weights W] -data DIR [-json] [-plot FILE.png] [-workers N]", "evaluate weights on a class-folder dataset: accuracy, per-class metrics, confusion matrix, AUC, ECE", runEval},
+		{"cv", "-data DIR [-folds 4 -size 128 -epochs 20 -work cv.work -json]", "cross-validate the training recipe by slide: K models, pooled out-of-fold figures, each original once, beside a split by image (resumable)", runCV},
 		{"probe", "-data DIR [-folds 4 -jpeg-quality 75 -crop 0.5 -weights W -json]", "measure the data's shortcuts (JPEG quality, border fill): a statistics-only classifier by slide, before and after the treatment; with -weights, augmented NILM fields", runProbe},
 		{"synth", "-n N -seed S -o DIR [-size WxH] [-counts HSIL=..,LSIL=..]", "write a synthetic LBC dataset (DIR/HSIL, DIR/LSIL, DIR/NILM, DIR/SCC)", runSynth},
 		{"serve", "[-addr 127.0.0.1:8080] [-dir web]", "serve the built site (make build) to a browser, on this machine only by default", runServe},
