@@ -21,6 +21,7 @@ type decoded struct {
 	bitmap        js.Value // ImageBitmap, for the preview and thumbnails; close it when done
 	pixels        js.Value // ArrayBuffer of width×height×4 non-premultiplied RGBA bytes
 	width, height int
+	format        string // as imagehead names it: "png", "jpeg", ...
 }
 
 // decode checks a file's header, then has the browser decode it at full size.
@@ -56,11 +57,12 @@ func (p *page) decode(blob js.Value) (decoded, error) {
 	ctx.Call("drawImage", bitmap, 0, 0)
 	data := ctx.Call("getImageData", 0, 0, w, h).Get("data")
 	canvas.Set("width", 0) // release the canvas's memory now
-	return decoded{bitmap: bitmap, pixels: data.Get("buffer"), width: w, height: h}, nil
+	return decoded{bitmap: bitmap, pixels: data.Get("buffer"), width: w, height: h, format: hdr.Format}, nil
 }
 
-// classifyOne classifies one image and shows it in the result view; withCAM turns the heatmap on.
-func (p *page) classifyOne(name string, blob js.Value, withCAM bool) {
+// classifyOne classifies one image and shows it in the result view; withCAM
+// turns the heatmap on; c is the teaching case it is, or nil.
+func (p *page) classifyOne(name string, blob js.Value, withCAM bool, c *sample) {
 	<-p.ready
 	p.work.Lock()
 	defer p.work.Unlock()
@@ -75,7 +77,7 @@ func (p *page) classifyOne(name string, blob js.Value, withCAM bool) {
 		p.showError(fmt.Sprintf("%s could not be classified: %s", name, resp.Error))
 		return
 	}
-	p.showResult(resp, d.bitmap, withCAM)
+	p.showResult(resp, d.bitmap, d.format, withCAM, c)
 }
 
 // classifyBatch classifies several images into the batch table, on a pool of
@@ -91,6 +93,10 @@ func (p *page) classifyBatch(files []js.Value) {
 	tbody := find(table, "tbody")
 	tbody.SetTextContent("")
 	p.rows = p.rows[:0]
+	p.run = results.Run{Weights: p.weightsName, At: isoNow()}
+	if p.card != nil {
+		p.run.Input = fmt.Sprintf("%dx%d", p.card.InputWidth, p.card.InputHeight)
+	}
 	p.el("csv-export").Underlying().Set("disabled", true)
 	workers := p.batchWorkers(len(files))
 	table.SetAttribute("data-workers", strconv.Itoa(len(workers)))
@@ -145,17 +151,24 @@ func (p *page) classifyBatch(files []js.Value) {
 
 	// Rows in the files' order, each as soon as it and those before it are done.
 	done := make([]bool, len(files))
-	next, failed := 0, 0
+	next, failed, flagged := 0, 0, 0
 	for n := range files {
 		done[<-finished] = true
 		for ; next < len(files) && done[next]; next++ {
 			o := outcomes[next]
 			if o.err != "" {
 				failed++
+				p.rows = append(p.rows, results.Row{File: names[next], Error: o.err})
 				p.batchError(tbody, names[next], o.err)
 				continue
 			}
 			row := results.Row{File: names[next], Top: o.resp.Top, Probs: o.resp.Probs}
+			if o.resp.OOD != nil {
+				row.OOD = &results.OOD{Score: o.resp.OOD.Score, In: o.resp.OOD.In}
+				if !o.resp.OOD.In {
+					flagged++
+				}
+			}
 			p.rows = append(p.rows, row)
 			p.batchRow(tbody, row, o.thumb, files[next])
 		}
@@ -166,30 +179,41 @@ func (p *page) classifyBatch(files []js.Value) {
 		counts[i] = strconv.Itoa(c)
 	}
 	table.SetAttribute("data-per-worker", strings.Join(counts, ","))
-	status := fmt.Sprintf("%d images classified %s.", len(p.rows), on)
+	status := fmt.Sprintf("%d images classified %s.", len(files)-failed, on)
+	if flagged > 0 {
+		status = fmt.Sprintf("⚠ %d of the %d images do not look like the fields the model was trained on: do not trust their classes. ", flagged, len(files)-failed) + status
+	}
 	if failed > 0 {
 		status += fmt.Sprintf(" %d could not be read: see their rows.", failed)
 	}
-	p.el("batch-status").SetTextContent(status)
+	bs := p.el("batch-status")
+	bs.SetTextContent(status)
+	bs.SetAttribute("data-flagged", strconv.Itoa(flagged))
 	p.el("csv-export").Underlying().Set("disabled", len(p.rows) == 0)
+	p.el("batch").Underlying().Call("scrollIntoView", map[string]any{"block": "start"})
 	table.SetAttribute("data-done", fmt.Sprint(len(files)))
 }
 
 // exportCSV downloads the batch table as papscope-results.csv.
 func (p *page) exportCSV() {
 	var b strings.Builder
-	if err := results.WriteCSV(&b, p.rows); err != nil {
+	if err := results.WriteCSV(&b, p.run, p.rows); err != nil {
 		p.showError(err.Error())
 		return
 	}
-	data := []byte(b.String())
+	p.save(results.CSVName, b.String())
+}
+
+// save downloads text as a CSV file called name.
+func (p *page) save(name, text string) {
+	data := []byte(text)
 	u8 := p.global.Get("Uint8Array").New(len(data))
 	js.CopyBytesToJS(u8, data)
 	blob := p.global.Get("Blob").New(jsArray(u8), map[string]any{"type": "text/csv;charset=utf-8"})
 	url := p.global.Get("URL").Call("createObjectURL", blob)
 	a := p.create("a")
 	a.SetAttribute("href", url.String())
-	a.SetAttribute("download", results.CSVName)
+	a.SetAttribute("download", name)
 	appendChild(elem(p.doc.Get("body")), a)
 	a.Click()
 	a.Remove()

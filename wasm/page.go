@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall/js"
 
 	"honnef.co/go/js/dom/v2"
 
 	"papscope/bridge"
+	"papscope/modelcard"
 	"papscope/results"
 )
 
@@ -38,23 +38,29 @@ type page struct {
 
 	resultSeq, errorSeq, weightsSeq int
 	cur                             *shown        // the single result in view, nil before the first
-	rows                            []results.Row // the batch's classified images
+	rows                            []results.Row // the batch's images, failed ones included
+	run                             results.Run   // what classified the batch: weights, input size, date
 	samples                         []sample
 	weightsName                     string
+	card                            *modelcard.Card // the weights in use
+	quiz                            *quiz           // the quiz under way, nil outside a quiz
 	readyOnce                       sync.Once
 }
 
-// sample is one entry of samples/samples.json.
+// sample is one entry of samples/samples.json: a teaching case (see papscope site).
 type sample struct {
-	Name  string `json:"name"`
-	Class string `json:"class"`
-	File  string `json:"file"`
+	Name       string `json:"name"`  // the case's ID, in #case=ID links
+	Class      string `json:"class"` // the expected class
+	File       string `json:"file"`  // under samples/
+	Note       string `json:"note,omitempty"`
+	Difficulty string `json:"difficulty,omitempty"`
 }
 
 // shown is the single result in view.
 type shown struct {
 	name   string
 	top    string
+	ood    string                 // in, out or unavailable
 	maps   map[string]*bridge.Map // Grad-CAM maps fetched so far, by class
 	dw, dh int                    // size of the preview canvas
 }
@@ -244,6 +250,7 @@ func (p *page) wire() {
 		}
 	})
 	listen(p.global, "hashchange", func(*dom.BasicEvent) { go p.openHash() })
+	p.wireQuiz()
 	online := func(*dom.BasicEvent) {
 		p.setHidden("offline-notice", p.global.Get("navigator").Get("onLine").Bool())
 	}
@@ -254,16 +261,19 @@ func (p *page) wire() {
 
 // takeFiles classifies one file in the result view, or several as a batch.
 func (p *page) takeFiles(files []js.Value) {
+	if len(files) > 0 {
+		p.endQuiz()
+	}
 	switch len(files) {
 	case 0:
 	case 1:
-		go p.classifyOne(files[0].Get("name").String(), files[0], false)
+		go p.classifyOne(files[0].Get("name").String(), files[0], false, nil)
 	default:
 		go p.classifyBatch(files)
 	}
 }
 
-// loadGallery fetches samples/samples.json and lists the examples.
+// loadGallery fetches samples/samples.json and lists the cases.
 func (p *page) loadGallery() {
 	defer close(p.gallery)
 	resp, err := await(p.global.Call("fetch", "samples/samples.json"))
@@ -282,11 +292,22 @@ func (p *page) loadGallery() {
 		list.SetTextContent("The examples could not be loaded: " + err.Error())
 		return
 	}
+	if len(p.samples) == 0 {
+		p.setHidden("gallery-hint", true)
+		li := p.create("li")
+		li.SetAttribute("id", "no-examples")
+		li.Class().Add("empty")
+		li.SetTextContent("This copy of papscope has no bundled examples: it was built without the example images (see the README, make site). Classify your own images above.")
+		appendChild(list, li)
+		return
+	}
 	for _, s := range p.samples {
 		li := p.create("li")
 		a := p.create("a")
-		a.SetAttribute("href", "#sample="+s.Name)
+		a.SetAttribute("href", "#case="+s.Name)
 		a.SetAttribute("data-class", s.Class)
+		a.SetAttribute("data-case", s.Name)
+		a.SetAttribute("title", s.Name+": expected "+s.Class)
 		img := p.create("img")
 		img.SetAttribute("src", "samples/"+s.File)
 		img.SetAttribute("alt", "")
@@ -297,11 +318,15 @@ func (p *page) loadGallery() {
 		label := p.create("span")
 		label.SetTextContent(s.Name)
 		appendChild(a, label)
+		expected := p.create("span")
+		expected.Class().Add("expected")
+		expected.SetTextContent("expected " + s.Class)
+		appendChild(a, expected)
 		name := s.Name
 		listen(a.Underlying(), "click", func(*dom.BasicEvent) {
 			// Clicking the link already in the address bar fires no hashchange: open it here.
-			if p.global.Get("location").Get("hash").String() == "#sample="+name {
-				go p.openSample(name)
+			if p.global.Get("location").Get("hash").String() == "#case="+name {
+				go p.openHash()
 			}
 		})
 		appendChild(li, a)
@@ -309,14 +334,24 @@ func (p *page) loadGallery() {
 	}
 }
 
-// openHash opens the example named by a #sample=NAME address.
+// openHash opens what the address's fragment names: #case=ID (or the older
+// #sample=ID) shows a case with its expected class and note; #case=ID&quiz
+// quizzes on that case and #quiz on every case in a shuffled order.
 func (p *page) openHash() {
-	hash := p.global.Get("location").Get("hash").String()
-	name, ok := strings.CutPrefix(hash, "#sample=")
-	if !ok {
-		return
+	h := parseHash(p.global.Get("location").Get("hash").String())
+	switch {
+	case h.quiz && h.id == "":
+		p.startQuiz(nil)
+	case h.quiz:
+		if s, ok := p.findCase(h.id); ok {
+			p.startQuiz(&s)
+		}
+	case h.id != "":
+		p.endQuiz()
+		if s, ok := p.findCase(h.id); ok {
+			p.openSample(s)
+		}
 	}
-	p.openSample(unescape(name))
 }
 
 // unescape decodes the %XX escapes of s, or returns s as it is if one is
@@ -342,29 +377,21 @@ func unescape(s string) string {
 	return string(b)
 }
 
-// openSample classifies a bundled example and shows its heatmap.
-func (p *page) openSample(name string) {
-	<-p.gallery
-	for _, s := range p.samples {
-		if s.Name != name {
-			continue
-		}
-		resp, err := await(p.global.Call("fetch", "samples/"+s.File))
-		if err == nil && !resp.Get("ok").Bool() {
-			err = fmt.Errorf("HTTP %d", resp.Get("status").Int())
-		}
-		var blob js.Value
-		if err == nil {
-			blob, err = await(resp.Call("blob"))
-		}
-		if err != nil {
-			p.showError(fmt.Sprintf("The example %s could not be loaded: %v", name, err))
-			return
-		}
-		p.classifyOne(name, blob, true)
+// openSample classifies a bundled case and shows its heatmap.
+func (p *page) openSample(s sample) {
+	resp, err := await(p.global.Call("fetch", "samples/"+s.File))
+	if err == nil && !resp.Get("ok").Bool() {
+		err = fmt.Errorf("HTTP %d", resp.Get("status").Int())
+	}
+	var blob js.Value
+	if err == nil {
+		blob, err = await(resp.Call("blob"))
+	}
+	if err != nil {
+		p.showError(fmt.Sprintf("The case %s could not be loaded: %v", s.Name, err))
 		return
 	}
-	p.showError(fmt.Sprintf("There is no example called %q.", name))
+	p.classifyOne(s.Name, blob, true, &s)
 }
 
 // showError shows a message in #error, announced by screen readers.

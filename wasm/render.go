@@ -23,6 +23,12 @@ const (
 	thumbHeight      = 48
 )
 
+// jpegNote says what differs for JPEG between the page and papscope classify:
+// the browser decodes JPEG here (Go's decoder would push papscope.wasm past
+// its size budget), and its decoder rounds differently from Go's. The bound
+// is what e2e's TestJPEGDifference allows; the README gives the measurement.
+const jpegNote = " This JPEG was decoded by the browser, which rounds differently from papscope classify's decoder: its probabilities may differ from the CLI's by up to 0.005 (PNG gives identical numbers)."
+
 // heatmapOpacity is the overlay's opacity where the map is 1.
 const heatmapOpacity = 0.6
 
@@ -32,8 +38,10 @@ func fit(w, h, maxW, maxH int) (int, int) {
 	return max(1, int(float64(w)*s+0.5)), max(1, int(float64(h)*s+0.5))
 }
 
-// showResult shows a single classification: preview, bars, top class, time, OOD and heatmap.
-func (p *page) showResult(resp bridge.Response, bitmap js.Value, withCAM bool) {
+// showResult shows a single classification: preview, bars, top class, time,
+// OOD and heatmap, and for a teaching case c its expected class and note.
+// The verdict is scrolled into view.
+func (p *page) showResult(resp bridge.Response, bitmap js.Value, format string, withCAM bool, c *sample) {
 	dw, dh := fit(resp.Width, resp.Height, previewMaxWidth, previewMaxHeight)
 	preview := p.el("preview")
 	preview.Underlying().Set("width", dw)
@@ -61,23 +69,32 @@ func (p *page) showResult(resp bridge.Response, bitmap js.Value, withCAM bool) {
 		}
 	}
 	p.el("top-class").SetTextContent(resp.Top)
+	p.el("top-prob").SetTextContent(results.Percent(resp.Probs[bridge.ClassIndex(resp.Top)]))
 	t := p.el("time-ms")
 	t.SetTextContent(results.Millis(resp.Ms))
 	t.SetAttribute("data-ms", strconv.FormatFloat(resp.Ms, 'f', 3, 64))
 	ood := p.el("ood")
+	state := "unavailable"
 	switch {
 	case resp.OOD == nil:
-		ood.SetAttribute("data-state", "unavailable")
-		ood.SetTextContent("These weights carry no out-of-distribution statistics: papscope cannot tell whether this image looks like an LBC field.")
+		ood.SetTextContent("These weights carry no out-of-distribution statistics: papscope cannot tell whether this image resembles the fields they were trained on.")
 	case resp.OOD.In:
-		ood.SetAttribute("data-state", "in")
-		ood.SetTextContent(fmt.Sprintf("Looks like the fields the model was trained on (out-of-distribution score %.2f, threshold %.2f).", resp.OOD.Score, resp.OOD.Threshold))
+		state = "in"
+		ood.SetTextContent(fmt.Sprintf("The out-of-distribution check passed (score %.2f, threshold %.2f): the image resembles the fields the model was trained on. That does not make its class right.", resp.OOD.Score, resp.OOD.Threshold))
 	default:
-		ood.SetAttribute("data-state", "out")
-		ood.SetTextContent(fmt.Sprintf("⚠ This image does not look like the LBC fields the model was trained on (out-of-distribution score %.2f, above the threshold %.2f): do not trust this result.", resp.OOD.Score, resp.OOD.Threshold))
+		state = "out"
+		ood.SetTextContent(fmt.Sprintf("⚠ Do not trust this result: the image does not look like the fields the model was trained on (out-of-distribution score %.2f, above the threshold %.2f). The probabilities below are shown greyed for what they are worth.", resp.OOD.Score, resp.OOD.Threshold))
 	}
+	ood.SetAttribute("data-state", state)
+	result.SetAttribute("data-ood", state)
+	note := p.inputNote(resp.Width, resp.Height)
+	if format == "jpeg" {
+		note += jpegNote
+	}
+	p.el("input-note").SetTextContent(note)
+	p.showCase(c, resp)
 
-	p.cur = &shown{name: resp.Name, top: resp.Top, maps: map[string]*bridge.Map{}, dw: dw, dh: dh}
+	p.cur = &shown{name: resp.Name, top: resp.Top, ood: state, maps: map[string]*bridge.Map{}, dw: dw, dh: dh}
 	if resp.CAM != nil {
 		p.cur.maps[resp.CAM.Class] = resp.CAM
 	}
@@ -89,14 +106,48 @@ func (p *page) showResult(resp bridge.Response, bitmap js.Value, withCAM bool) {
 	links := p.doc.Call("querySelectorAll", "#gallery a")
 	for i := range links.Length() {
 		a := elem(links.Index(i))
-		a.SetAttribute("aria-current", strconv.FormatBool(a.GetAttribute("href") == "#sample="+resp.Name))
+		a.SetAttribute("aria-current", strconv.FormatBool(c != nil && a.GetAttribute("data-case") == c.Name))
 	}
 	p.clearError()
-	if p.global.Get("innerWidth").Int() < 760 { // one column: the result is below the inputs
+	// The verdict where the eye is: the result panel's top at the top of the
+	// window when it is not already in full view (below the inputs on a phone).
+	if r := result.Underlying().Call("getBoundingClientRect"); r.Get("top").Float() < 0 || r.Get("bottom").Float() > p.global.Get("innerHeight").Float() {
 		result.Underlying().Call("scrollIntoView", map[string]any{"block": "start"})
 	}
 	p.resultSeq++
 	result.SetAttribute("data-seq", strconv.Itoa(p.resultSeq)) // last: tests wait for it
+}
+
+// inputNote says how the image was brought to the network's input size:
+// centre-cropped if the weights crop, resized, and squeezed when its aspect
+// differs from the input's.
+func (p *page) inputNote(w, h int) string {
+	c := p.card
+	if c == nil || c.InputWidth <= 0 || c.InputHeight <= 0 {
+		return ""
+	}
+	note := fmt.Sprintf("The model saw this %d×%d image at %d×%d pixels", w, h, c.InputWidth, c.InputHeight)
+	if c.Crop > 0 && c.Crop < 1 {
+		note = fmt.Sprintf("The model saw the central %.0f%% of each side of this %d×%d image, at %d×%d pixels", 100*c.Crop, w, h, c.InputWidth, c.InputHeight)
+		w, h = int(float64(w)*c.Crop+0.5), int(float64(h)*c.Crop+0.5)
+	}
+	src, dst := float64(w)/float64(h), float64(c.InputWidth)/float64(c.InputHeight)
+	if d := src/dst - 1; d > 0.02 || d < -0.02 {
+		note += fmt.Sprintf(", squeezed from the aspect %s to the weights' %s: shapes look %s to it than here", aspect(w, h), aspect(c.InputWidth, c.InputHeight), map[bool]string{true: "narrower", false: "flatter"}[src > dst])
+	}
+	return note + "."
+}
+
+// aspect writes w:h in lowest terms when small, or as a ratio.
+func aspect(w, h int) string {
+	a, b := w, h
+	for b != 0 {
+		a, b = b, a%b
+	}
+	if w/a <= 32 && h/a <= 32 {
+		return fmt.Sprintf("%d:%d", w/a, h/a)
+	}
+	return fmt.Sprintf("%.2f:1", float64(w)/float64(h))
 }
 
 // heatmapClass returns the class the heatmap controls ask for.
@@ -197,20 +248,38 @@ func (p *page) batchRow(tbody *dom.BasicHTMLElement, r results.Row, thumb *dom.B
 	view.SetAttribute("class", "link")
 	view.SetAttribute("title", "Show "+r.File+" in the result view")
 	view.SetTextContent(r.File)
-	listen(view.Underlying(), "click", func(*dom.BasicEvent) { go p.classifyOne(r.File, file, true) })
+	listen(view.Underlying(), "click", func(*dom.BasicEvent) { go p.classifyOne(r.File, file, true, nil) })
 	appendChild(th, view)
 	appendChild(tr, th)
-	cell := func(text string, top bool) {
+	cell := func(text string, classes ...string) *dom.BasicHTMLElement {
 		td := p.create("td")
 		td.SetTextContent(text)
-		if top {
-			td.Class().Add("top")
+		for _, c := range classes {
+			td.Class().Add(c)
 		}
 		appendChild(tr, td)
+		return td
 	}
-	cell(r.Top, true)
+	ood := cell("n/a (no statistics)", "ood")
+	switch {
+	case r.OOD == nil:
+	case r.OOD.In:
+		ood.SetTextContent(fmt.Sprintf("yes (%.2f)", r.OOD.Score))
+		ood.Class().Add("ood-yes")
+	default:
+		ood.SetTextContent(fmt.Sprintf("⚠ no (%.2f): do not trust", r.OOD.Score))
+		ood.Class().Add("ood-no")
+		tr.Class().Add("ood-out")
+	}
+	tr.SetAttribute("data-in-distribution", r.InDistribution())
+	tr.SetAttribute("data-ood-score", r.Score())
+	cell(r.Top, "top")
 	for i, c := range nn.ClassNames() {
-		cell(results.Percent(r.Probs[i]), c == r.Top)
+		if c == r.Top {
+			cell(results.Percent(r.Probs[i]), "p", "top")
+		} else {
+			cell(results.Percent(r.Probs[i]), "p")
+		}
 	}
 	appendChild(tbody, tr)
 }
@@ -227,7 +296,7 @@ func (p *page) batchError(tbody *dom.BasicHTMLElement, name, msg string) {
 	th.SetTextContent(name)
 	appendChild(tr, th)
 	td := p.create("td")
-	td.SetAttribute("colspan", "5")
+	td.SetAttribute("colspan", "6")
 	td.SetTextContent("Not classified: " + msg)
 	appendChild(tr, td)
 	appendChild(tbody, tr)
@@ -237,6 +306,7 @@ func (p *page) batchError(tbody *dom.BasicHTMLElement, name, msg string) {
 func (p *page) showModel(resp bridge.Response, demo bool) {
 	c := resp.Model
 	p.weightsName = c.Name
+	p.card = c
 	card := p.el("model-card")
 	card.SetTextContent("")
 	add := func(parent *dom.BasicHTMLElement, tag, text string) *dom.BasicHTMLElement {

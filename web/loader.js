@@ -11,6 +11,13 @@
     status.textContent = msg;
     bar.hidden = true;
   };
+  if (location.protocol === 'file:') {
+    // Browsers do not let a page opened from a file fetch its own files or start workers.
+    fail('papscope must be served over HTTP, not opened as a file. In the papscope folder run "make run" ' +
+      '(or "bin/papscope serve -dir web", where web is this folder) and open http://127.0.0.1:8080/ — ' +
+      'or put this folder on any static web host.');
+    return;
+  }
   if ('serviceWorker' in navigator) {
     navigator.serviceWorker.register('sw.js').catch(() => {}); // offline use is a bonus, never a blocker
   }
