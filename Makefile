@@ -7,23 +7,40 @@ WASMEXEC = $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
 
 all: build
 
-## run: build the site and serve it at http://127.0.0.1:8080 (this machine only; Ctrl-C stops)
+## run: build the site and serve it at http://127.0.0.1:$(PORT) (this machine only; Ctrl-C stops).
+## PORT=8081 picks another port; ADDR=0.0.0.0:8080 serves the LAN too (see the README: offline use needs HTTPS there)
+PORT ?= 8080
+ADDR ?= 127.0.0.1:$(PORT)
 run: build
-	bin/papscope serve -addr 127.0.0.1:8080 -dir web
+	bin/papscope serve -addr $(ADDR) -dir web
 
 ## build: the papscope CLI into bin/, and the site (see site)
 build: site
-	$(GO) build -o bin/papscope ./cmd/papscope
+	@echo "make: the papscope CLI is in bin/papscope; the site is in web/ (make run serves it)"
 
 ## site: the static site in web/, ready to publish: the wasm (-s -w), the Go toolchain's
-## wasm_exec.js, the shipped weights, and the service worker's cache version (a hash of the site)
+## wasm_exec.js, the shipped weights, the teaching cases and the service worker's cache version.
+## The cases: CASES=DIR (a teacher's folder per class or cases.csv), else the real LBC fields
+## listed in web/samples.csv, copied from LBC_DATA; without either, a site with no bundled examples.
+LBC_DATA ?= ../shared/data/lbc
+CASES ?=
 .PHONY: site
 site:
-	GOOS=js GOARCH=wasm $(GO) build -ldflags="-s -w" -trimpath -o web/papscope.wasm ./wasm
+	@echo "make: compiling the browser's papscope.wasm (the first build fetches and compiles the dependencies: a minute or two)"
+	GOOS=js GOARCH=wasm $(GO) build -v -ldflags="-s -w" -trimpath -o web/papscope.wasm ./wasm
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" web/wasm_exec.js
 	cp weights/papscope.safetensors web/papscope.safetensors
-	printf 'self.PAPSCOPE_VERSION = "%s";\n' \
-		"$$(cd web && find . -type f ! -name version.js | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)" > web/version.js
+	@echo "make: compiling the papscope CLI into bin/ (the first build compiles the trainer too: a few minutes more)"
+	$(GO) build -v -o bin/papscope ./cmd/papscope
+	@echo "make: adding the teaching cases to web/samples/"
+	@if [ -n "$(CASES)" ]; then \
+		echo "bin/papscope site -o web -cases \"$(CASES)\""; bin/papscope site -o web -cases "$(CASES)"; \
+	elif [ -f "$(LBC_DATA)/manifest.csv" ]; then \
+		echo "bin/papscope site -o web -cases \"$(LBC_DATA)\" -list web/samples.csv"; bin/papscope site -o web -cases "$(LBC_DATA)" -list web/samples.csv; \
+	else \
+		echo "make: no LBC data in $(LBC_DATA) (set LBC_DATA=DIR, or CASES=DIR): the site is built without bundled examples"; \
+		bin/papscope site -o web; \
+	fi
 
 ## test: vet, the unit tests natively and under WebAssembly (Node), then the browser tests.
 ## Installs Chromium first when it is missing (as root with apt-get), else says how.

@@ -13,6 +13,7 @@
 //	papscope cv       -data DIR [-folds 4 -size 128 -epochs 20 -work cv.work -json]
 //	papscope probe    -data DIR [-folds 4 -jpeg-quality 75 -crop 0.5 -weights W -json]
 //	papscope serve    [-addr 127.0.0.1:8080] [-dir web]
+//	papscope site     -o OUT [-cases DIR] [-list CASES.csv] [-web web]
 package main
 
 import (
@@ -45,6 +46,7 @@ func commands() []command {
 		{"probe", "-data DIR [-folds 4 -jpeg-quality 75 -crop 0.5 -weights W -json]", "measure the data's shortcuts (JPEG quality, border fill): a statistics-only classifier by slide, before and after the treatment; with -weights, augmented NILM fields", runProbe},
 		{"synth", "-n N -seed S -o DIR [-size WxH] [-counts HSIL=..,LSIL=..]", "write a synthetic LBC dataset (DIR/HSIL, DIR/LSIL, DIR/NILM, DIR/SCC)", runSynth},
 		{"serve", "[-addr 127.0.0.1:8080] [-dir web]", "serve the built site (make build) to a browser, on this machine only by default", runServe},
+		{"site", "-o OUT [-cases DIR] [-list CASES.csv] [-web web]", "write the static site with a teacher's cases: a folder per class or a cases.csv (file,class,note,difficulty,id)", runSite},
 	}
 }
 
