@@ -1,8 +1,9 @@
 """Tests of the PyTorch twin, its converters, safetensors files, the data split and bench/torch/step.py.
 
-Run: PYTHONPATH=torch /usr/bin/python3 -m unittest discover -s torch/tests (make test-torch).
-The parity with papscope's Go network is tested from Go (torchimport/parity_test.go), and the
-two-process torchrun by cmd/papscope/import_test.go.
+Run: PYTHONPATH=torch /usr/bin/python3 -m unittest discover -s torch/tests. `make test` runs them
+through torchimport/unittest_test.go (`make torch` installs Debian's PyTorch first). The parity with
+papscope's Go network is tested from Go (torchimport/parity_test.go), and the two-process torchrun
+by cmd/papscope/import_test.go.
 """
 
 import json
