@@ -44,7 +44,7 @@ site:
 
 ## test: vet, the unit tests natively and under WebAssembly (Node), then the browser tests.
 ## Installs Chromium first when it is missing (as root with apt-get), else says how.
-test: chromium test-native test-wasm test-e2e
+test: chromium torch test-native test-wasm test-e2e
 
 # Every package but e2e: the browser tests run in test-e2e, after the site is built.
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v '/e2e$$')
@@ -71,6 +71,25 @@ chromium:
 		echo "make: the browser tests need Chromium and there is none. Install it with" >&2; \
 		echo "  sudo apt-get update && sudo apt-get install -y chromium" >&2; \
 		echo "or set CHROME=/path/to/chrome-or-chromium." >&2; \
+		exit 1; \
+	fi
+
+## torch: install Debian's PyTorch and Pillow (python3-torch, python3-pil) for the PyTorch twin's tests
+## (torchimport/, cmd/papscope/) when /usr/bin/python3 cannot import them. PAPSCOPE_PYTHON=/path/to/python
+## uses another Python (which must have torch and PIL); PAPSCOPE_NO_TORCH=1 skips those tests and this.
+.PHONY: torch
+torch:
+	@if [ "$$PAPSCOPE_NO_TORCH" = 1 ]; then exit 0; fi; \
+	py="$${PAPSCOPE_PYTHON:-/usr/bin/python3}"; \
+	if "$$py" -c 'import torch, PIL' >/dev/null 2>&1; then exit 0; fi; \
+	if [ -z "$$PAPSCOPE_PYTHON" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "make: installing PyTorch and Pillow (Debian's python3-torch, python3-pil) for the PyTorch twin's tests"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-torch python3-pil && \
+		"$$py" -c 'import torch, PIL; print("make: PyTorch " + torch.__version__ + " is installed")'; \
+	else \
+		echo "make: the PyTorch twin's tests (torchimport/, cmd/papscope/) need $$py with PyTorch and Pillow, and it cannot import them. Install them with" >&2; \
+		echo "  sudo apt-get update && sudo apt-get install -y python3-torch python3-pil" >&2; \
+		echo "or set PAPSCOPE_PYTHON=/path/to/python3 (one with torch and PIL), or PAPSCOPE_NO_TORCH=1 to skip those tests." >&2; \
 		exit 1; \
 	fi
 
