@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"papscope/results"
 	"papscope/safetensors"
 	"papscope/serve"
 	"papscope/synth"
@@ -67,16 +68,18 @@ func TestLoad(t *testing.T) {
 		}
 	}
 	for _, s := range suite.samples {
-		sel := fmt.Sprintf(`#gallery a[href="#sample=%s"]`, s.Name)
+		sel := fmt.Sprintf(`#gallery a[href="#case=%s"]`, s.Name)
 		if !eval[bool](p, fmt.Sprintf(`!!document.querySelector(%q)`, sel)) {
 			t.Errorf("no gallery link %s", sel)
 		}
 	}
 }
 
-// TestGallery: every gallery sample, given through the file input, gets its
-// class as the top class, probabilities that sum to 1, and the same
-// probabilities as `papscope classify -json` on the same file.
+// TestGallery: every gallery case (a real field), given through the file
+// input, gets probabilities that sum to 1 and agree with `papscope classify
+// -json` on the same file (within the stated JPEG difference), with the same
+// top class. Whether that class is the expected one is the weights' business,
+// not the page's: today's weights are trained on synthetic fields.
 func TestGallery(t *testing.T) {
 	var files []string
 	for _, s := range suite.samples {
@@ -88,13 +91,13 @@ func TestGallery(t *testing.T) {
 	for _, s := range suite.samples {
 		r := p.classify(s.path)
 		name := filepath.Base(s.path)
-		if r.Top != s.Class {
-			t.Errorf("%s (%s): top class %q, want %q", s.Name, name, r.Top, s.Class)
+		if r.Top != refs[name].Top {
+			t.Errorf("%s (%s): top class %q, papscope classify says %q", s.Name, name, r.Top, refs[name].Top)
 		}
 		if r.Top != argmax(r.Probs) {
 			t.Errorf("%s: #top-class %q but the largest probability is %s's (%v)", s.Name, r.Top, argmax(r.Probs), r.Probs)
 		}
-		checkProbs(t, s.Name, r.Probs, refs[name].Probs)
+		checkProbs(t, s.Name, r.Probs, refs[name].Probs, tolerance(s.path))
 		if !slices.Contains([]string{"in", "out", "unavailable"}, r.OOD) {
 			t.Errorf("%s: #ood[data-state] = %q, want in, out or unavailable", s.Name, r.OOD)
 		}
@@ -118,7 +121,7 @@ func TestDropAndPaste(t *testing.T) {
 		p.do(how, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(async () => {
 			const blob = await (await fetch(%q)).blob();
 			const dt = new DataTransfer();
-			dt.items.add(new File([blob], %q, {type: 'image/png'}));
+			dt.items.add(new File([blob], %q, {type: blob.type}));
 			if (%q === 'drop') {
 				const z = document.querySelector('#drop-zone');
 				for (const type of ['dragenter', 'dragover', 'drop']) {
@@ -133,7 +136,7 @@ func TestDropAndPaste(t *testing.T) {
 		if r.Name != name {
 			t.Errorf("%s: #result[data-name] = %q, want %q", how, r.Name, name)
 		}
-		checkProbs(t, how, r.Probs, ref.Probs)
+		checkProbs(t, how, r.Probs, ref.Probs, tolerance(s.path))
 	}
 }
 
@@ -223,8 +226,8 @@ func (p *page) chooseHeatmapClass(value, want string) heatmap {
 	return p.heatmap()
 }
 
-// TestDemoLink: a #sample=NAME link opens the page, classifies that sample
-// and shows its heatmap.
+// TestDemoLink: an older #sample=NAME link still opens the page, classifies
+// that case, shows its expected class and its heatmap.
 func TestDemoLink(t *testing.T) {
 	s := suite.samples[len(suite.samples)-1]
 	ref := cliClassify(t, suite.weights, s.path)[filepath.Base(s.path)]
@@ -235,16 +238,16 @@ func TestDemoLink(t *testing.T) {
 	if r.Name != s.Name && r.Name != filepath.Base(s.File) {
 		t.Errorf("#result[data-name] = %q, want %q (or its file %q)", r.Name, s.Name, filepath.Base(s.File))
 	}
-	if r.Top != s.Class {
-		t.Errorf("demo link %s: top class %q, want %q", s.Name, r.Top, s.Class)
+	if got := eval[string](p, `document.querySelector('#case-expected')?.textContent ?? ''`); got != s.Class {
+		t.Errorf("demo link %s: the expected class shown is %q, want %q", s.Name, got, s.Class)
 	}
-	checkProbs(t, s.Name, r.Probs, ref.Probs)
+	checkProbs(t, s.Name, r.Probs, ref.Probs, tolerance(s.path))
 	p.waitFor("the heatmap", `document.querySelector('#heatmap-canvas')?.dataset.class`, 60*time.Second)
 	h := p.heatmap()
 	if !h.Checked {
 		t.Errorf("the demo link did not turn the heatmap toggle on")
 	}
-	checkDrawn(t, "demo link", h, s.Class)
+	checkDrawn(t, "demo link", h, r.Top)
 }
 
 // TestHeatmap: the heatmap is drawn, and differs between two classes of the
@@ -353,8 +356,8 @@ func TestBatch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("papscope-results.csv: %v\n%s", err, data)
 	}
-	if len(records) != 9 || strings.Join(records[0], ",") != "file,top_class,HSIL,LSIL,NILM,SCC" {
-		t.Fatalf("papscope-results.csv: want the header file,top_class,HSIL,LSIL,NILM,SCC and 8 rows, got:\n%s", data)
+	if len(records) != 9 || !slices.Equal(records[0], results.Header) {
+		t.Fatalf("papscope-results.csv: want the header %s and 8 rows, got:\n%s", strings.Join(results.Header, ","), data)
 	}
 	for _, rec := range records[1:] {
 		want, ok := byName[rec[0]]
@@ -362,7 +365,7 @@ func TestBatch(t *testing.T) {
 			t.Errorf("CSV row for %q, which is not in the table", rec[0])
 			continue
 		}
-		probs, err := parseProbs(rec[2:])
+		probs, err := parseProbs(rec[2:6])
 		if err != nil {
 			t.Errorf("CSV row %s: %v", rec[0], err)
 			continue
@@ -469,7 +472,7 @@ func checkBatch(t *testing.T, what string, b batchTable, refs map[string]referen
 			t.Errorf("%s: a row for %q, which was not given", what, name)
 			continue
 		}
-		checkProbs(t, what+" row "+name, r.Probs, ref.Probs)
+		checkProbs(t, what+" row "+name, r.Probs, ref.Probs, tolerance(name))
 		if r.Top != ref.Top {
 			t.Errorf("%s row %s: data-top %q, papscope classify says %q", what, name, r.Top, ref.Top)
 		}
@@ -533,7 +536,7 @@ func TestOffline(t *testing.T) {
 	p.waitReady()
 	p.waitFor("#offline-notice to show", `document.querySelector('#offline-notice')?.checkVisibility()`, 10*time.Second)
 	r := p.classify(s.path)
-	checkProbs(t, "offline "+s.Name, r.Probs, ref.Probs)
+	checkProbs(t, "offline "+s.Name, r.Probs, ref.Probs, tolerance(s.path))
 	if reqs := suite.rec.since(before); len(reqs) > 0 {
 		t.Logf("the server saw (and dropped) %d requests while offline: %v", len(reqs), reqs)
 	}
@@ -709,7 +712,7 @@ func TestBadInput(t *testing.T) {
 		t.Logf("%s: %q", name, msg)
 	}
 	r := p.classify(good.path)
-	checkProbs(t, "after bad input", r.Probs, ref.Probs)
+	checkProbs(t, "after bad input", r.Probs, ref.Probs, tolerance(good.path))
 	if eval[bool](p, `document.querySelector('#error').checkVisibility()`) {
 		t.Errorf("#error still shown after a good image")
 	}
@@ -861,7 +864,7 @@ func TestUserWeights(t *testing.T) {
 	}
 	for _, f := range []string{img, s.path} {
 		r := p.classify(f)
-		checkProbs(t, "user weights "+filepath.Base(f), r.Probs, refs[filepath.Base(f)].Probs)
+		checkProbs(t, "user weights "+filepath.Base(f), r.Probs, refs[filepath.Base(f)].Probs, tolerance(f))
 		if f == s.path && r.Probs == before.Probs {
 			t.Errorf("the probabilities did not change with the new weights: %v", r.Probs)
 		}
