@@ -13,7 +13,10 @@ The data conventions are papscope train's: class folders HSIL/ LSIL/ NILM/
 SCC/, slides from DIR/manifest.csv (or --groups CSV), a seeded split by slide
 stratified by class (no slide in two splits), class weights by inverse
 frequency, Keras's loss reduction (sum of w[y]*CE over the batch / N), Adam
-(Keras's eps 1e-7), papscope's preprocessing and augmentation, batch-norm
+(Keras's eps 1e-7), papscope's preprocessing and augmentation, papscope train's treatment of
+the data's shortcuts (every image re-encoded at JPEG quality 75 and its
+centre half kept, every class alike: --jpeg-quality, --crop; the crop is
+recorded in the weights so that papscope crops alike), batch-norm
 statistics recalibrated on training images after every epoch, the best epoch
 by validation balanced accuracy, early stopping. Checkpoints after every epoch
 (OUT/checkpoint.safetensors, no pickle; --resume continues from it).
@@ -59,7 +62,8 @@ def parse_args(argv=None):
     ap.add_argument("--steps-per-epoch", type=int, default=0, help="cap on steps per epoch (0: the whole training split)")
     ap.add_argument("--workers", type=int, default=2, help="data-loading processes per training process")
     ap.add_argument("--amp", choices=("auto", "off", "fp16", "bf16"), default="auto", help="mixed precision on CUDA (auto: bf16 where supported, else fp16); off on CPUs")
-    ap.add_argument("--jpeg-quality", type=int, default=0, help="re-encode every image as JPEG at this quality before use, whatever its class (0: no)")
+    ap.add_argument("--jpeg-quality", type=int, default=75, help="re-encode every image as JPEG at this quality before use, whatever its class (0: use the files as they are); papscope train's default")
+    ap.add_argument("--crop", type=float, default=0.5, help="keep this share of each side, centred, every class alike; recorded in the weights so papscope crops alike at inference (0 or 1: whole image); papscope train's default")
     ap.add_argument("--no-augment", action="store_true", help="train without flips, turns and colour jitter")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.safetensors")
     args = ap.parse_args(argv)
@@ -67,6 +71,10 @@ def parse_args(argv=None):
     args.hw = (int(h or w), int(w))
     if min(args.hw) < 7:
         ap.error("--size: the network needs at least 7x7")
+    if not 0 <= args.jpeg_quality <= 100:
+        ap.error("--jpeg-quality must be 0-100")
+    if not 0 <= args.crop <= 1:
+        ap.error("--crop: want the share of each side kept, in (0, 1], or 0 for the whole image")
     args.fractions = tuple(float(f) for f in args.split.split(","))
     if len(args.fractions) != 3 or abs(sum(args.fractions) - 1) > 1e-6:
         ap.error("--split: want three fractions summing to 1")
@@ -264,12 +272,14 @@ def main(argv=None):
     cw = data.class_weights([labels[i] for i in tr])
     slides = {name: sorted({item_groups[i] for i in idx}) for name, idx in (("train", tr), ("validation", va), ("test", te))}
     d.log(f"data {args.data}: {len(items)} images ({counts}); train {len(tr)}, validation {len(va)}, test {len(te)} ({grouping}, seed {args.seed})")
+    d.log(f"every class alike: {f'JPEG quality {args.jpeg_quality}' if args.jpeg_quality else 'files as they are'}, "
+          f"{f'centre {args.crop:g} of each side' if 0 < args.crop < 1 else 'whole image'}")
     if len(tr) < args.batch:
         raise SystemExit(f"train.py: {len(tr)} training images, fewer than one batch of {args.batch}")
 
     train_items = [items[i] for i in tr]
-    train_set = data.ImageSet(args.data, train_items, args.hw, train=not args.no_augment, seed=args.seed, jpeg_quality=args.jpeg_quality)
-    plain = data.ImageSet(args.data, items, args.hw, jpeg_quality=args.jpeg_quality)
+    train_set = data.ImageSet(args.data, train_items, args.hw, train=not args.no_augment, seed=args.seed, jpeg_quality=args.jpeg_quality, crop=args.crop)
+    plain = data.ImageSet(args.data, items, args.hw, jpeg_quality=args.jpeg_quality, crop=args.crop)
     sampler = torch.utils.data.distributed.DistributedSampler(train_set, num_replicas=d.world, rank=d.rank, shuffle=True, seed=args.seed, drop_last=True)
     loader = torch.utils.data.DataLoader(train_set, batch_size=per, sampler=sampler, drop_last=True, num_workers=args.workers,
                                          persistent_workers=args.workers > 0, pin_memory=d.device.type == "cuda")
@@ -358,7 +368,12 @@ def write_outputs(args, d, amp, model, state, probs, tlabels, items, tr, va, te,
     """model.safetensors (state_dict) and papscope.safetensors, both with papscope train's kinds of metadata."""
     h, w = args.hw
     augmentation = "no augmentation" if args.no_augment else "augmented with flips, quarter turns and brightness/contrast/colour jitter"
-    shortcut = f"every image re-encoded as JPEG quality {args.jpeg_quality}, all classes alike" if args.jpeg_quality else "none"
+    treatment = []
+    if args.jpeg_quality:
+        treatment.append(f"every image re-encoded as JPEG quality {args.jpeg_quality}")
+    if 0 < args.crop < 1:
+        treatment.append(f"the centre {args.crop:g} of each side kept (recorded as crop: inference crops alike)")
+    shortcut = ", ".join(treatment) + ", all classes alike" if treatment else "none"
     training_data = (f"{args.data}: {len(items)} images ({counts}); split train {len(tr)} / validation {len(va)} / test {len(te)}, "
                      f"{grouping}, seed {args.seed}; trained {len(state['history'])} epochs at {w}x{h}, batch {args.batch}, Adam lr {args.lr}, "
                      f"{augmentation}; best epoch {state['best_epoch']} by validation balanced accuracy")
@@ -368,6 +383,8 @@ def write_outputs(args, d, amp, model, state, probs, tlabels, items, tr, va, te,
                              "validation_groups": slides["validation"], "test_groups": slides["test"], "train_groups": len(slides["train"])}),
         "shortcut_treatment": shortcut,
     }
+    if args.jpeg_quality:
+        extra["jpeg_quality"] = str(args.jpeg_quality)  # shortcut.JPEGQualityKey, as papscope train records it
     metrics = None
     if tlabels:
         metrics = data.metrics(probs, tlabels)
@@ -376,7 +393,7 @@ def write_outputs(args, d, amp, model, state, probs, tlabels, items, tr, va, te,
         d.log("train.py: warning: the test split is empty: no held-out metrics in the weights")
     source = (f"papscope torch/train.py (PyTorch {torch.__version__}, DistributedDataParallel over {d.world} processes, "
               f"{d.backend} on {d.device.type}, AMP {amp})")
-    md = convert.papscope_metadata(args.hw, training_data=training_data, source=source, metrics=metrics, extra=extra)
+    md = convert.papscope_metadata(args.hw, training_data=training_data, source=source, metrics=metrics, extra=extra, crop=args.crop)
     convert.save_papscope(os.path.join(args.out, "papscope.safetensors"), model, md)
     sd_md = dict(md, format="pt")
     safetensors_io.save(os.path.join(args.out, "model.safetensors"), {k: v.detach().cpu() for k, v in model.state_dict().items()}, sd_md)

@@ -273,6 +273,7 @@ const (
 	keyMetrics      = "metrics"
 	keySource       = "source"
 	keyTemperature  = "temperature"
+	keyCrop         = "crop" // the centre crop preprocessing applies (nn.Metadata.Crop), as train.py --crop trained
 )
 
 // metadata builds papscope metadata from the file's, where it has any.
@@ -316,9 +317,20 @@ func metadata(md map[string]string, opt Options) (nn.Metadata, error) {
 		}
 		meta.Temperature = t
 	}
+	if s, ok := md[keyCrop]; ok {
+		c, err := strconv.ParseFloat(s, 64)
+		if err == nil {
+			err = nn.CheckCrop(c)
+		}
+		if err != nil {
+			return nn.Metadata{}, fmt.Errorf("torch: metadata %q is %q, want the share of each side kept, in (0, 1]", keyCrop, s)
+		}
+		meta.Crop = c
+		meta.Preprocessing = nn.PreprocessingWithCrop(c)
+	}
 	for k, v := range md {
 		switch k {
-		case "format", "preprocessing", keyClasses, keyInputShape, keyTrainingData, keyMetrics, keySource, keyTemperature, "ood_threshold":
+		case "format", "preprocessing", keyClasses, keyInputShape, keyTrainingData, keyMetrics, keySource, keyTemperature, keyCrop, "ood_threshold":
 		default:
 			if meta.Extra == nil {
 				meta.Extra = map[string]string{}

@@ -231,3 +231,29 @@ func TestImportRefusesOtherArchitectures(t *testing.T) {
 		})
 	}
 }
+
+// TestImportCrop checks that a state_dict's crop metadata (train.py --crop)
+// becomes the weights' crop, which classify and the browser apply, and that a
+// crop out of range is refused rather than silently ignored.
+func TestImportCrop(t *testing.T) {
+	tensors := export(t, initWeights(t))
+	w, err := Import(encode(t, tensors, map[string]string{"format": "pt", "crop": "0.5"}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Meta.Crop != 0.5 || w.Meta.Preprocessing != nn.PreprocessingWithCrop(0.5) || w.Meta.Extra["crop"] != "" {
+		t.Errorf("crop 0.5: Crop %g, preprocessing %q, extra %v", w.Meta.Crop, w.Meta.Preprocessing, w.Meta.Extra)
+	}
+	w, err = Import(encode(t, tensors, map[string]string{"format": "pt"}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Meta.Crop != 0 || w.Meta.Preprocessing != nn.Preprocessing {
+		t.Errorf("no crop: Crop %g, preprocessing %q", w.Meta.Crop, w.Meta.Preprocessing)
+	}
+	for _, bad := range []string{"1.5", "-0.5", "half", "NaN"} {
+		if _, err := Import(encode(t, tensors, map[string]string{"format": "pt", "crop": bad}), Options{}); err == nil || !strings.Contains(err.Error(), `"crop"`) {
+			t.Errorf("crop %q: error %v, want a refusal naming crop", bad, err)
+		}
+	}
+}

@@ -80,14 +80,18 @@ func synthWithSlides(t *testing.T, dir string) {
 // processes under torchrun (gloo, CPU) for a few steps, resumes it from its
 // checkpoint for one more epoch, imports the state_dict with `papscope import
 // -format torch`, and classifies with it: the weights must equal train.py's
-// own papscope export, and papscope classify must agree with the twin on the
-// same image files (each through its own preprocessing) within 1e-4.
+// own papscope export and carry its JPEG treatment, and papscope classify
+// must agree with the twin on the same image files (each through its own
+// preprocessing) within 1e-4.
 func TestTorchrunWeightsImportAndClassify(t *testing.T) {
 	dir := t.TempDir()
 	data, run := filepath.Join(dir, "data"), filepath.Join(dir, "run")
 	synthWithSlides(t, data)
+	// --crop 0: papscope classify does not apply the weights' crop yet (nn.Model ignores Metadata.Crop; the
+	// browser's bridge does), so a cropped run could not be compared with it. The twin crops as nn.CropRect
+	// does (torchimport's TestCropBoxMatchesNN) and import keeps the crop (TestImportCrop).
 	train := []string{"torch/torchrun.py", "--standalone", "--nproc_per_node=2", "torch/train.py", "--data", data, "--out", run,
-		"--size", "64", "--batch", "4", "--steps-per-epoch", "2", "--workers", "0", "--recalibrate", "8"}
+		"--size", "64", "--batch", "4", "--steps-per-epoch", "2", "--workers", "0", "--recalibrate", "8", "--crop", "0"}
 	log := runPython(t, append(train, "--epochs", "2")...)
 	t.Logf("torchrun, 2 processes, 2 epochs:\n%s", log)
 	for _, want := range []string{"over 2 processes (gloo, cpu, AMP off)", "grouped by slide from", "epoch 2/2 step 2/2", "held-out test split", "wrote"} {
@@ -120,6 +124,11 @@ func TestTorchrunWeightsImportAndClassify(t *testing.T) {
 			t.Errorf("imported weights lack the %q metadata train.py writes", key)
 		}
 	}
+	// train.py re-encodes every image at papscope train's JPEG quality by default, and records it alike.
+	if got.Meta.Crop != 0 || want.Meta.Crop != 0 || got.Meta.Preprocessing != nn.Preprocessing || got.Meta.Extra["jpeg_quality"] != "75" {
+		t.Errorf("imported metadata: crop %g (train.py's papscope weights: %g), preprocessing %q, jpeg_quality %q; want no crop and JPEG quality 75",
+			got.Meta.Crop, want.Meta.Crop, got.Meta.Preprocessing, got.Meta.Extra["jpeg_quality"])
+	}
 	if got.Meta.Metrics == "" || !strings.Contains(got.Meta.Source, "DistributedDataParallel over 2 processes") {
 		t.Errorf("imported metadata: metrics %q, source %q", got.Meta.Metrics, got.Meta.Source)
 	}
@@ -140,11 +149,14 @@ func TestTorchrunWeightsImportAndClassify(t *testing.T) {
 		}
 		goProbs = append(goProbs, r.Probs)
 	}
+	// The twin reads the images as papscope does at inference: no re-encoding, the weights' crop if any.
 	script := `import json, sys, torch
 from papscope_torch import safetensors_io, data, model
-m = model.PapscopeNet(); m.load_state_dict(safetensors_io.load(sys.argv[1])[0]); m.eval()
+sd, md = safetensors_io.load(sys.argv[1])
+m = model.PapscopeNet(); m.load_state_dict(sd); m.eval()
+crop = float(md.get("crop", 0))
 with torch.no_grad():
-    print(json.dumps([torch.softmax(m(data.load_image(f, (64, 64))[None]).double(), 1)[0].tolist() for f in sys.argv[2:]]))`
+    print(json.dumps([torch.softmax(m(data.load_image(f, (64, 64), crop=crop)[None]).double(), 1)[0].tolist() for f in sys.argv[2:]]))`
 	var twin [][]float64
 	out := runPython(t, append([]string{"-c", script, filepath.Join(run, "model.safetensors")}, files...)...)
 	if err := json.Unmarshal([]byte(out), &twin); err != nil {

@@ -31,6 +31,14 @@ FORMAT = "papscope-xception-lite-v1"  # nn/weights.go formatName
 PREPROCESSING = "RGB, pixel/255 in [0,1], alpha composited on white, whole image resized to the input size (no crop) with an antialiased triangle filter"
 
 
+def preprocessing(crop=0):
+    """The metadata's description of the preprocessing at crop (nn.PreprocessingWithCrop)."""
+    if crop <= 0 or crop >= 1:
+        return PREPROCESSING
+    return (f"RGB, pixel/255 in [0,1], alpha composited on white, centre crop keeping {float(crop)!r} of each side, "
+            "resized to the input size with an antialiased triangle filter")
+
+
 def layers():
     """The layers with weights, in order: (torch module, Keras layer, kind, description)."""
     out = [
@@ -156,17 +164,20 @@ def from_papscope(tensors):
     return sd
 
 
-def papscope_metadata(input_hw, training_data="", source="", metrics=None, extra=None):
-    """Metadata for papscope weights, with the keys nn/weights.go reads."""
+def papscope_metadata(input_hw, training_data="", source="", metrics=None, extra=None, crop=0):
+    """Metadata for papscope weights, with the keys nn/weights.go reads; crop in (0, 1) is the centre crop
+    preprocessing must apply (the key "crop", which papscope classify and the browser honour)."""
     md = dict(extra or {})
     md.update(
         {
             "format": FORMAT,
             "classes": json.dumps(list(CLASSES)),
             "input_shape": json.dumps([int(input_hw[0]), int(input_hw[1]), 3]),
-            "preprocessing": PREPROCESSING,
+            "preprocessing": preprocessing(crop),
         }
     )
+    if 0 < crop < 1:
+        md["crop"] = repr(float(crop))
     if training_data:
         md["training_data"] = training_data
     if source:

@@ -108,9 +108,26 @@ def class_weights(labels):
     return [x * present / s for x in w]
 
 
-def load_image(path, hw, jpeg_quality=0):
-    """papscope's preprocessing: RGB in [0,1], alpha composited on white, the whole image resized to hw=(H, W)
-    with an antialiased triangle filter (Pillow's bilinear, in float32 per channel). Returns a float32 tensor [3, H, W].
+def crop_box(width, height, crop):
+    """The centred box (left, top, right, bottom) that preprocessing keeps at crop (nn.CropRect):
+    round(crop·side) pixels on each axis (halves away from zero, as Go's math.Round), at least one,
+    offset by half the rest rounded down. Crop 0 or 1 keeps the whole image."""
+    if crop <= 0 or crop >= 1:
+        return (0, 0, width, height)
+
+    def keep(side):
+        x = side * crop
+        return max(1, int(math.floor(x)) + (1 if x - math.floor(x) >= 0.5 else 0))
+
+    w, h = keep(width), keep(height)
+    x0, y0 = (width - w) // 2, (height - h) // 2
+    return (x0, y0, x0 + w, y0 + h)
+
+
+def load_image(path, hw, jpeg_quality=0, crop=0):
+    """papscope's preprocessing: RGB in [0,1], alpha composited on white, the image (its centred crop share of
+    each side when crop is in (0, 1), as weights with metadata crop ask) resized to hw=(H, W) with an antialiased
+    triangle filter (Pillow's bilinear, in float32 per channel). Returns a float32 tensor [3, H, W].
 
     jpeg_quality > 0 first re-encodes the image as a JPEG at that quality (the same for every class).
     """
@@ -129,6 +146,11 @@ def load_image(path, hw, jpeg_quality=0):
             white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
             im = Image.alpha_composite(white, rgba)
         im = im.convert("RGB")
+        if not 0 <= crop <= 1:
+            raise ValueError(f"crop {crop}: want the share of each side kept, in (0, 1], or 0 for the whole image")
+        box = crop_box(im.width, im.height, crop)
+        if box != (0, 0, im.width, im.height):
+            im = im.crop(box)
         h, w = hw
         planes = []
         for band in im.split():
@@ -164,8 +186,8 @@ def augment(x, generator):
 class ImageSet(torch.utils.data.Dataset):
     """Images of a dataset folder at one input size: (tensor [3, H, W], class index)."""
 
-    def __init__(self, root, items, hw, train=False, seed=1, jpeg_quality=0):
-        self.root, self.items, self.hw, self.train, self.seed, self.jpeg_quality = root, items, hw, train, seed, jpeg_quality
+    def __init__(self, root, items, hw, train=False, seed=1, jpeg_quality=0, crop=0):
+        self.root, self.items, self.hw, self.train, self.seed, self.jpeg_quality, self.crop = root, items, hw, train, seed, jpeg_quality, crop
         self.epoch = 0
 
     def __len__(self):
@@ -173,7 +195,7 @@ class ImageSet(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         rel, c = self.items[i]
-        x = load_image(os.path.join(self.root, rel), self.hw, self.jpeg_quality)
+        x = load_image(os.path.join(self.root, rel), self.hw, self.jpeg_quality, self.crop)
         if self.train:
             g = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch) * 1_000_033 + i)
             x = augment(x, g)

@@ -6,6 +6,8 @@ papscope's Go network is tested from Go (torchimport/parity_test.go), and the tw
 by cmd/papscope/import_test.go.
 """
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -194,6 +196,45 @@ class DataTest(unittest.TestCase):
         self.assertAlmostEqual(w[0] * 3, w[1])
         self.assertEqual(w[2], 0)
         self.assertAlmostEqual((w[0] + w[1]) / 2, 1)
+
+
+    def test_crop_keeps_the_centre(self):
+        from PIL import Image
+
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "f.png")
+            im = Image.new("RGB", (8, 6), (0, 0, 0))
+            im.paste((255, 128, 0), (2, 2, 6, 5))  # columns 2-5, rows 2-4
+            im.save(p)
+            # The centre half of 8x6 is columns 2-5 and rows 1-3 (3 rows, offset (6-3)//2 = 1), at its own size: copied.
+            x = data.load_image(p, (3, 4), crop=0.5)
+            self.assertEqual(data.crop_box(8, 6, 0.5), (2, 1, 6, 4))
+            self.assertEqual(tuple(x.shape), (3, 3, 4))
+            self.assertTrue(torch.equal(x[:, 1:, :], torch.tensor([1.0, 128 / 255, 0.0]).view(3, 1, 1).expand(3, 2, 4)))
+            self.assertTrue(torch.equal(x[:, 0, :], torch.zeros(3, 4)), "row 1 of the image is outside the box")
+            with self.assertRaises(ValueError):
+                data.load_image(p, (3, 4), crop=1.5)
+
+
+class TrainScriptTest(unittest.TestCase):
+    def test_defaults_are_papscope_trains_shortcut_treatment(self):
+        sys.path.insert(0, os.path.join(ROOT, "torch"))
+        import train
+
+        args = train.parse_args(["--data", "d", "--out", "o"])
+        self.assertEqual((args.jpeg_quality, args.crop), (75, 0.5))  # shortcut.Default in Go
+        for bad in (["--crop", "1.5"], ["--jpeg-quality", "101"]):
+            with self.assertRaises(SystemExit), contextlib.redirect_stderr(io.StringIO()):
+                train.parse_args(["--data", "d", "--out", "o"] + bad)
+
+    def test_metadata_records_the_crop(self):
+        md = convert.papscope_metadata((64, 64), crop=0.5)
+        self.assertEqual(md["crop"], "0.5")
+        self.assertIn("centre crop keeping 0.5 of each side", md["preprocessing"])
+        for crop in (0, 1):
+            md = convert.papscope_metadata((64, 64), crop=crop)
+            self.assertNotIn("crop", md)
+            self.assertEqual(md["preprocessing"], convert.PREPROCESSING)
 
 
 class StepScriptTest(unittest.TestCase):
