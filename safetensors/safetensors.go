@@ -173,6 +173,25 @@ func (t *Tensor) Float32s() ([]float32, error) {
 	return out, nil
 }
 
+// Float64s decodes an F64 tensor's data into a new []float64 (error if dtype is not F64).
+func (t *Tensor) Float64s() ([]float64, error) {
+	if t.DType != "F64" {
+		return nil, fmt.Errorf("safetensors: tensor %q has dtype %s, not F64", t.Name, t.DType)
+	}
+	n, ok := byteSize(t.Shape, 8)
+	if !ok {
+		return nil, sizeError(t.Name, t.Shape, t.DType)
+	}
+	if len(t.Data) != n {
+		return nil, fmt.Errorf("safetensors: tensor %q: data is %d bytes but shape %v of F64 needs %d bytes", t.Name, len(t.Data), t.Shape, n)
+	}
+	out := make([]float64, n/8)
+	for i := range out {
+		out[i] = math.Float64frombits(binary.LittleEndian.Uint64(t.Data[8*i:]))
+	}
+	return out, nil
+}
+
 // F32 builds an F32 tensor from float32 values (copying them little-endian).
 func F32(name string, shape []int, values []float32) (Tensor, error) {
 	n, ok := byteSize(shape, 4)

@@ -634,3 +634,30 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestFloat64s(t *testing.T) {
+	values := []float64{0, 1, -2.5, math.Inf(1), math.MaxFloat64, math.SmallestNonzeroFloat64}
+	data := make([]byte, 8*len(values))
+	for i, v := range values {
+		binary.LittleEndian.PutUint64(data[8*i:], math.Float64bits(v))
+	}
+	got, err := (&Tensor{Name: "g", DType: "F64", Shape: []int{2, 3}, Data: data}).Float64s()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, values) {
+		t.Errorf("Float64s = %v, want %v", got, values)
+	}
+	for _, c := range []struct {
+		t    Tensor
+		want string
+	}{
+		{Tensor{Name: "f", DType: "F32", Shape: []int{1}, Data: make([]byte, 4)}, `tensor "f" has dtype F32, not F64`},
+		{Tensor{Name: "s", DType: "F64", Shape: []int{2}, Data: make([]byte, 15)}, `tensor "s": data is 15 bytes but shape [2] of F64 needs 16 bytes`},
+		{Tensor{Name: "o", DType: "F64", Shape: []int{1 << 62}}, "overflows"},
+	} {
+		if _, err := c.t.Float64s(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Float64s of %q: error = %v, want %q", c.t.Name, err, c.want)
+		}
+	}
+}

@@ -80,6 +80,7 @@ const (
 type graph struct {
 	g      *G.ExprGraph
 	vm     G.VM
+	dt     tensor.Dtype // Float32, or Float64 for reference computations
 	batch  int
 	in     nn.Dims
 	input  *G.Node            // (N, H, W, 3)
@@ -96,8 +97,10 @@ type graph struct {
 	loss   *G.Node // scalar
 }
 
-// build constructs the network graph over n's values, walking nn.Architecture.
-func build(n *Net, batch int, in nn.Dims, m mode) (gr *graph, err error) {
+// build constructs the network graph over n's values, walking nn.Architecture,
+// computing in dt: tensor.Float32, or tensor.Float64 for a reference
+// computation over float64 copies of the values (which the solver cannot update).
+func build(n *Net, batch int, in nn.Dims, m mode, dt tensor.Dtype) (gr *graph, err error) {
 	if batch < 1 {
 		return nil, fmt.Errorf("train: batch size %d, want at least 1", batch)
 	}
@@ -107,7 +110,10 @@ func build(n *Net, batch int, in nn.Dims, m mode) (gr *graph, err error) {
 	defer catch(&err)
 	workers := runtime.GOMAXPROCS(0)
 	g := G.NewGraph()
-	gr = &graph{g: g, batch: batch, in: in, params: map[string]*G.Node{}, clock: &opClock{}}
+	if dt != tensor.Float32 && dt != tensor.Float64 {
+		return nil, fmt.Errorf("train: dtype %v, want float32 or float64", dt)
+	}
+	gr = &graph{g: g, dt: dt, batch: batch, in: in, params: map[string]*G.Node{}, clock: &opClock{}}
 	trainable := map[string]bool{}
 	for _, p := range nn.Params() {
 		trainable[p.Name] = p.Trainable
@@ -115,8 +121,11 @@ func build(n *Net, batch int, in nn.Dims, m mode) (gr *graph, err error) {
 	// Parameter nodes are bound to the Net's tensors themselves, not copies:
 	// the solver updates them in place, and every graph of the Net sees it.
 	node := func(name string) *G.Node {
-		v := n.values[name]
-		nd := G.NewTensor(g, tensor.Float32, v.Dims(), G.WithShape(v.Shape()...), G.WithValue(v), G.WithName(name))
+		var v tensor.Tensor = n.values[name]
+		if dt == tensor.Float64 {
+			v = tensor.New(tensor.WithShape(v.Shape()...), tensor.WithBacking(widen(v.Data().([]float32))))
+		}
+		nd := G.NewTensor(g, dt, v.Dims(), G.WithShape(v.Shape()...), G.WithValue(v), G.WithName(name))
 		if trainable[name] {
 			gr.params[name] = nd
 		}
@@ -145,7 +154,7 @@ func build(n *Net, batch int, in nn.Dims, m mode) (gr *graph, err error) {
 		}
 		switch l.Kind {
 		case nn.Input:
-			gr.input = G.NewTensor(g, tensor.Float32, 4, G.WithShape(batch, in.Height, in.Width, 3), G.WithName("input"))
+			gr.input = G.NewTensor(g, dt, 4, G.WithShape(batch, in.Height, in.Width, 3), G.WithName("input"))
 			a = act{gr.input, geom{N: batch, H: in.Height, W: in.Width, C: 3}}
 		case nn.Conv2D:
 			if l.KernelSize != 3 || l.Stride != 2 || l.SamePad || l.InChannels != 3 || l.Activation != nn.ReLU {
@@ -208,7 +217,7 @@ func build(n *Net, batch int, in nn.Dims, m mode) (gr *graph, err error) {
 	// Weighted softmax cross-entropy, Keras's way: Σ_i w_{y_i}·CE_i / N. The
 	// weights and 1/N are folded into the target. (No SoftMax node here: gorgonia
 	// hashes SoftMax and LogSoftMax of one node alike and would merge them.)
-	gr.target = G.NewMatrix(g, tensor.Float32, G.WithShape(batch, nn.NumClasses), G.WithName("target"))
+	gr.target = G.NewMatrix(g, dt, G.WithShape(batch, nn.NumClasses), G.WithName("target"))
 	logp := must(G.LogSoftMax(gr.logits))
 	gr.loss = must(G.Neg(must(G.Sum(must(G.HadamardProd(logp, gr.target))))))
 	if _, err := G.Grad(gr.loss, gr.order...); err != nil {
@@ -224,8 +233,24 @@ func (gr *graph) setInput(images []float32) error {
 	if len(images) != want {
 		return fmt.Errorf("train: input has %d values, want %d for %d images of %dx%dx3", len(images), want, gr.batch, gr.in.Height, gr.in.Width)
 	}
-	v := tensor.New(tensor.WithShape(gr.batch, gr.in.Height, gr.in.Width, 3), tensor.WithBacking(images))
-	return G.Let(gr.input, v)
+	return G.Let(gr.input, gr.tensor(images, gr.batch, gr.in.Height, gr.in.Width, 3))
+}
+
+// tensor wraps v, or a float64 copy of it in a float64 graph, as a tensor of shape.
+func (gr *graph) tensor(v []float32, shape ...int) *tensor.Dense {
+	if gr.dt == tensor.Float64 {
+		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(widen(v)))
+	}
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(v))
+}
+
+// widen returns v as float64s.
+func widen(v []float32) []float64 {
+	w := make([]float64, len(v))
+	for i, x := range v {
+		w[i] = float64(x)
+	}
+	return w
 }
 
 // zeroGrads clears the gradients of the trainable parameters.

@@ -110,7 +110,7 @@ func (n *Net) Predict(images []float32, batch int, in nn.Dims) ([]Prediction, er
 	gr := n.infer
 	if gr == nil || gr.batch != batch || gr.in != in {
 		var err error
-		if gr, err = build(n, batch, in, inference); err != nil {
+		if gr, err = build(n, batch, in, inference, tensor.Float32); err != nil {
 			return nil, err
 		}
 		n.infer = gr

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
-	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"papscope/nn"
@@ -290,60 +290,52 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-// TestNetworkGradient spot-checks the training graph's gradients of the whole
-// network's loss against central differences (float32, so loosely).
+// TestNetworkGradient checks the training graph's gradient of the whole
+// network's loss, computed in float64, against central differences for two
+// elements of every trainable parameter, and the float32 graph's gradients
+// against the float64 ones.
 func TestNetworkGradient(t *testing.T) {
 	in := nn.Dims{Height: 15, Width: 15}
 	net, err := New(testWeights(t, in, 6))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := NewTrainer(net, Config{Batch: 2, Input: in, ClassWeights: []float64{1, 3, 1, 1}})
+	cfg := Config{Batch: 2, Input: in, ClassWeights: []float64{1, 3, 1, 1}}
+	images, labels := randImages(8, 2, in), []int{1, 3}
+	tr, err := newTrainer(net, cfg, tensor.Float64)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gr := tr.gr
-	images := randImages(8, 2, in)
-	loss := func() float64 {
-		t.Helper()
-		if err := gr.setInput(images); err != nil {
-			t.Fatal(err)
-		}
-		defer gr.vm.Reset()
-		if err := gr.vm.RunAll(); err != nil {
-			t.Fatal(err)
-		}
-		return float64(gr.loss.Value().Data().(float32))
-	}
-	// Set the target as Step does (labels 1 and 3), without an update.
-	clear(tr.target)
-	tr.target[0*nn.NumClasses+1] = 3.0 / 2
-	tr.target[1*nn.NumClasses+3] = 1.0 / 2
-	if err := gorgoniaLet(gr, tr.target); err != nil {
+	base, err := tr.run(images, labels)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := gr.zeroGrads(); err != nil {
-		t.Fatal(err)
-	}
-	base := loss()
-	checked, skipped := 0, 0
-	rng := rand.New(rand.NewPCG(1, 1))
-	names := []string{"conv2d/kernel", "conv2d/bias", "batch_normalization/gamma", "separable_conv2d/depthwise_kernel",
-		"separable_conv2d_5/pointwise_kernel", "batch_normalization_8/beta", "separable_conv2d_17/bias", "dense/kernel", "dense_1/bias"}
-	grads := map[string][]float32{}
-	for _, name := range names {
-		grad, err := gr.params[name].Grad()
+	grads := map[string][]float64{}
+	for _, nd := range gr.order {
+		g, err := nd.Grad()
 		if err != nil {
 			t.Fatal(err)
 		}
-		grads[name] = append([]float32(nil), grad.Data().([]float32)...)
+		grads[nd.Name()] = slices.Clone(g.Data().([]float64))
 	}
-	for _, name := range names {
+	loss := func() float64 {
+		t.Helper()
+		l, err := tr.run(images, labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	checked, skipped := 0, 0
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, nd := range gr.order {
+		name := nd.Name()
 		g := grads[name]
-		v := net.values[name].Data().([]float32)
-		for range 4 {
+		v := nd.Value().Data().([]float64) // the float64 graph's own copy
+		for range 2 {
 			i := rng.IntN(len(v))
-			const h = 1e-3
+			const h = 1e-5
 			orig := v[i]
 			v[i] = orig + h
 			up := loss()
@@ -353,26 +345,51 @@ func TestNetworkGradient(t *testing.T) {
 			// A ReLU or max-pool switching within ±h bends the loss: the
 			// one-sided differences disagree and the central one is meaningless.
 			fwd, bwd := (up-base)/h, (base-down)/h
-			if math.Abs(fwd-bwd) > 0.05*math.Max(0.01, math.Max(math.Abs(fwd), math.Abs(bwd))) {
-				t.Logf("%s[%d]: skipped, a kink within ±h (one-sided %.5g, %.5g)", name, i, fwd, bwd)
+			if math.Abs(fwd-bwd) > 1e-3*math.Max(1e-3, math.Max(math.Abs(fwd), math.Abs(bwd))) {
+				t.Logf("%s[%d]: skipped, a kink within ±h (one-sided %.8g, %.8g)", name, i, fwd, bwd)
 				skipped++
 				continue
 			}
 			num := (up - down) / (2 * h)
 			checked++
-			t.Logf("%s[%d]: gradient %.5g, numeric %.5g", name, i, g[i], num)
-			if math.Abs(num-float64(g[i])) > 3e-2*math.Max(1e-1, math.Abs(num)) {
-				t.Errorf("%s[%d]: gradient %g, numeric %g", name, i, g[i], num)
+			if math.Abs(num-g[i]) > 1e-5*math.Max(1e-2, math.Abs(num)) {
+				t.Errorf("%s[%d]: gradient %.10g, numeric %.10g", name, i, g[i], num)
 			}
 		}
 	}
-	if checked < skipped {
+	if checked < 4*skipped {
 		t.Errorf("only %d elements checked, %d skipped at kinks", checked, skipped)
 	}
-}
 
-func gorgoniaLet(gr *graph, target []float32) error {
-	return G.Let(gr.target, tensor.New(tensor.WithShape(gr.batch, nn.NumClasses), tensor.WithBacking(target)))
+	// The float32 graph computes the same, up to float32 rounding.
+	loss64, ref, err := ReferenceGradients(net, cfg, images, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loss64 != base {
+		t.Errorf("ReferenceGradients' loss %v, the float64 trainer's %v", loss64, base)
+	}
+	tr32, err := NewTrainer(net, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss32, g32, err := tr32.Gradients(images, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(loss32-loss64) > 1e-5*math.Abs(loss64) {
+		t.Errorf("float32 loss %v, float64 %v", loss32, loss64)
+	}
+	for name, want := range ref {
+		scale, diff := 0.0, 0.0
+		for i, w := range want {
+			scale = math.Max(scale, math.Abs(w))
+			diff = math.Max(diff, math.Abs(float64(g32[name][i])-w))
+		}
+		if diff > 1e-2*scale+1e-7 {
+			t.Errorf("%s: float32 gradient differs from float64 by %.3g (largest |gradient| %.3g)", name, diff, scale)
+		}
+	}
 }
 
 // TestMovingStatistics checks one step's update of the first batch

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 
+	"gorgonia.org/tensor"
+
 	"papscope/nn"
 )
 
@@ -94,7 +96,7 @@ func statisticsWorker(w *nn.Weights, in nn.Dims, batch, size int, images []float
 		if gr == nil {
 			net, err := New(w)
 			if err == nil {
-				gr, err = build(net, batch, in, statistics)
+				gr, err = build(net, batch, in, statistics, tensor.Float32)
 			}
 			if err != nil {
 				failed = err

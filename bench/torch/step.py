@@ -2,7 +2,7 @@
 """The PyTorch side of `make bench-train`: one training step of papscope's network in PyTorch (the twin in torch/).
 
   /usr/bin/python3 bench/torch/step.py --weights INIT.safetensors --batch BATCH.safetensors \
-      --threads N --steps S --grads OUT.safetensors
+      --threads N --steps S --grads OUT.safetensors --grads64 OUT64.safetensors
 
 INIT: papscope weights (Keras names and layouts, every parameter and the BN moving statistics).
 BATCH: "images" F32 [N, H, W, 3] (RGB in [0,1]), "labels" F32 [N] (class indices), "class_weights" F32 [4].
@@ -12,7 +12,9 @@ reduction), with batch norm in training mode normalising by the batch's mean and
 
 1. One forward and backward from INIT; OUT gets the gradient of every trainable parameter under papscope's
    names and in Keras layouts (conv [kh,kw,in,out], depthwise [3,3,C,1], pointwise [1,1,C,O], dense [in,out]),
-   with metadata {"loss": "<float>"}, for the Go side to compare name by name.
+   with metadata {"loss": "<float>"}, for the Go side to compare name by name. OUT64 gets the same computed in
+   float64 (F64 tensors): float32 rounding alone moves this network's gradients by about 1e-3 relative, so the
+   exact comparison is made in float64 on both sides.
 2. Then S Adam steps (lr 1e-3, betas 0.9/0.999, eps 1e-7 as Keras) after 2 warm-up steps, timed one by one, on
    N intra-op and N inter-op threads; prints one JSON line on stdout: {"images_per_s", "seconds_per_step"
    (medians over the steps), "threads", "batch", "input": [H, W], "torch", "memory_format"}.
@@ -52,6 +54,7 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, required=True)
     ap.add_argument("--steps", type=int, required=True)
     ap.add_argument("--grads", required=True)
+    ap.add_argument("--grads64", required=True)
     ap.add_argument("--memory-format", choices=("contiguous", "channels_last"), default=DEFAULT_MEMORY_FORMAT, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.threads < 1 or args.steps < 1:
@@ -72,6 +75,17 @@ def main(argv=None):
         raise SystemExit(f"step.py: {args.batch}: want images [N,H,W,3], labels [N] in 0..3 and class_weights [4]")
     fmt = torch.channels_last if args.memory_format == "channels_last" else torch.contiguous_format
     x = images.permute(0, 3, 1, 2).contiguous(memory_format=fmt)
+
+    model64 = PapscopeNet()
+    model64.load_state_dict(sd, strict=True)
+    model64 = model64.double()
+    model64.train()
+    loss64 = loss_fn(model64, x.double(), labels, cw.double())
+    loss64.backward()
+    params64 = dict(model64.named_parameters())
+    grads64 = {kname: convert.torch_to_keras_tensor(params64[tname].grad, perm) for tname, kname, perm, trainable in convert.tensor_map() if trainable}
+    safetensors_io.save(args.grads64, grads64, {"loss": repr(loss64.item())})
+    del model64, params64, grads64
 
     model = PapscopeNet()
     model.load_state_dict(sd, strict=True)
