@@ -301,7 +301,7 @@ def main(argv=None):
             bn.warm_start = True
     ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=[d.local_rank] if d.device.type == "cuda" else None) if d.world > 1 else model
     weights = torch.tensor(cw, dtype=torch.float32, device=d.device)
-    d.log(f"training at {args.hw[1]}x{args.hw[0]}, batch {args.batch} over {d.world} processes ({d.backend}, {d.device.type}, AMP {amp}), "
+    d.log(f"training at {args.hw[1]}x{args.hw[0]}, batch {args.batch} over {d.world} process{'es' if d.world > 1 else ''} ({d.backend}, {d.device.type}, AMP {amp}), "
           f"Adam lr {args.lr}, up to {args.epochs} epochs, {steps} steps each, class weights {[round(w, 4) for w in cw]} (checkpoint {ckpt_path})")
 
     for epoch in range(state["epoch"] + 1, args.epochs + 1):
@@ -388,10 +388,11 @@ def write_outputs(args, d, amp, model, state, probs, tlabels, items, tr, va, te,
     metrics = None
     if tlabels:
         metrics = data.metrics(probs, tlabels)
-        d.log(f"held-out test split ({len(tlabels)} images, groups {', '.join(slides['test'])}): accuracy {metrics['accuracy']:.4f}, balanced {metrics['balanced_accuracy']}")
+        bal = "n/a" if metrics["balanced_accuracy"] is None else f"{metrics['balanced_accuracy']:.4f}"
+        d.log(f"held-out test split ({len(tlabels)} images, groups {', '.join(slides['test'])}): accuracy {metrics['accuracy']:.4f}, balanced {bal}")
     else:
         d.log("train.py: warning: the test split is empty: no held-out metrics in the weights")
-    source = (f"papscope torch/train.py (PyTorch {torch.__version__}, DistributedDataParallel over {d.world} processes, "
+    source = (f"papscope torch/train.py (PyTorch {torch.__version__}, {f'DistributedDataParallel over {d.world} processes' if d.world > 1 else 'one process'}, "
               f"{d.backend} on {d.device.type}, AMP {amp})")
     md = convert.papscope_metadata(args.hw, training_data=training_data, source=source, metrics=metrics, extra=extra, crop=args.crop)
     convert.save_papscope(os.path.join(args.out, "papscope.safetensors"), model, md)
