@@ -95,9 +95,10 @@ def _inverse(perm):
     return tuple(inv)
 
 
-def torch_to_keras_tensor(t, perm):
-    """A torch-layout tensor in Keras layout (contiguous float32 on the CPU)."""
-    t = t.detach().to("cpu", torch.float32)
+def torch_to_keras_tensor(t, perm, dtype=torch.float32):
+    """A torch-layout tensor in Keras layout, contiguous on the CPU, as dtype (float32, papscope's weights;
+    torch.float64 keeps a float64 gradient's digits)."""
+    t = t.detach().to("cpu", dtype)
     return (t.permute(*perm) if perm else t).contiguous()
 
 

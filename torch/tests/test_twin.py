@@ -126,6 +126,12 @@ class ConvertTest(unittest.TestCase):
                 convert.to_papscope(sd)
             self.assertIn(layer, str(cm.exception))
 
+    def test_torch_to_keras_tensor_keeps_float64_when_asked(self):
+        t = torch.tensor([[1 + 2**-40, 2.0]], dtype=torch.float64)
+        self.assertEqual(convert.torch_to_keras_tensor(t, None).dtype, torch.float32)
+        got = convert.torch_to_keras_tensor(t, (1, 0), dtype=torch.float64)
+        self.assertEqual((got.dtype, tuple(got.shape), got[0, 0].item()), (torch.float64, (2, 1), 1 + 2**-40))
+
     def test_papscope_file_round_trip(self):
         m = PapscopeNet()
         with tempfile.TemporaryDirectory() as d:
@@ -241,13 +247,14 @@ class StepScriptTest(unittest.TestCase):
     def test_step_writes_every_gradient_and_one_json_line(self):
         m = PapscopeNet()
         with tempfile.TemporaryDirectory() as d:
-            wp, bp, gp = (os.path.join(d, f) for f in ("w.safetensors", "b.safetensors", "g.safetensors"))
+            wp, bp, gp, g64p = (os.path.join(d, f) for f in ("w.safetensors", "b.safetensors", "g.safetensors", "g64.safetensors"))
             convert.save_papscope(wp, m, convert.papscope_metadata((32, 32)))
             g = torch.Generator().manual_seed(2)
             safetensors_io.save(bp, {"images": torch.rand(2, 32, 32, 3, generator=g), "labels": torch.tensor([1.0, 3.0]),
                                      "class_weights": torch.tensor([1.0, 2.0, 1.0, 0.5])})
             out = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "torch", "step.py"), "--weights", wp, "--batch", bp,
-                                  "--threads", "1", "--steps", "1", "--grads", gp], capture_output=True, text=True, check=True)
+                                  "--threads", "1", "--steps", "1", "--grads", gp, "--grads64", g64p], capture_output=True, text=True)
+            self.assertEqual(out.returncode, 0, out.stderr)
             lines = out.stdout.strip().splitlines()
             self.assertEqual(len(lines), 1, out.stdout)
             res = json.loads(lines[0])
@@ -264,6 +271,13 @@ class StepScriptTest(unittest.TestCase):
             ce = torch.nn.functional.cross_entropy(m(x), torch.tensor([1, 3]), reduction="none")
             self.assertAlmostEqual(loss, ((2.0 * ce[0] + 0.5 * ce[1]) / 2).item(), places=5)
             self.assertGreater(sum(v.abs().sum().item() for v in grads.values()), 0)
+            # --grads64: the same gradients computed in float64, for the exact comparison on the Go side.
+            grads64, md64 = safetensors_io.load(g64p)
+            self.assertEqual({k: tuple(v.shape) for k, v in grads64.items()}, want)
+            self.assertAlmostEqual(float(md64["loss"]), loss, places=5)
+            for k, v in grads64.items():
+                scale = v.abs().max().item()
+                self.assertLessEqual((grads[k].double() - v).abs().max().item(), 1e-2 * scale + 1e-6, k)
 
 
 if __name__ == "__main__":
