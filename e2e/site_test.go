@@ -419,7 +419,8 @@ func (p *page) batch(files ...string) batchTable {
 	p.t.Helper()
 	p.do("clear the last batch's mark", chromedp.Evaluate[chromedp.Void](`document.querySelector('#batch-table')?.removeAttribute('data-done')`))
 	p.drop(files...)
-	p.waitFor("the batch to finish", fmt.Sprintf(`document.querySelector('#batch-table')?.dataset.done === '%d'`, len(files)), 300*time.Second)
+	// At least a second an image: a site built with every LBC field batches 2,246 (TestJPEGDifference).
+	p.waitFor("the batch to finish", fmt.Sprintf(`document.querySelector('#batch-table')?.dataset.done === '%d'`, len(files)), time.Duration(max(300, len(files)))*time.Second)
 	type row struct {
 		Name  string `json:"name"`
 		Probs string `json:"probs"`

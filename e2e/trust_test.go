@@ -30,9 +30,11 @@ import (
 // `papscope classify` on the same JPEG: the page has the browser decode JPEG
 // (Go's image/jpeg would add 32 kB gzipped to papscope.wasm, past its 1.2 MB
 // budget), and the browser's decoder upsamples chroma and rounds differently
-// from Go's. The README and the page state it; TestJPEGDifference measures it
-// on the real fields.
-const jpegBound = 0.005
+// from Go's. Measured with the shipped weights on all 2,246 LBC fields
+// (TestJPEGDifference on a site built with them, see the README): median
+// 0.0004, 90th percentile 0.0031, largest 0.016; the top class differed on 2.
+// The README and the page state this bound.
+const jpegBound = 0.02
 
 // viewports are the window sizes the verdict must fit without scrolling.
 var viewports = []struct {
@@ -346,16 +348,21 @@ func TestJPEGDifference(t *testing.T) {
 	p.load("")
 	b := p.batch(files...)
 	worst, worstFile := 0.0, ""
+	var diffs []float64
 	tops := 0
 	for name, r := range b.rows {
-		if d := maxDiff(r.Probs, refs[name].Probs); d > worst || math.IsNaN(d) {
+		d := maxDiff(r.Probs, refs[name].Probs)
+		diffs = append(diffs, d)
+		if d > worst || math.IsNaN(d) {
 			worst, worstFile = d, name
 		}
 		if r.Top == refs[name].Top {
 			tops++
 		}
 	}
-	t.Logf("JPEG: page vs papscope classify on %d real fields: max |Δp| = %.2g (%s); same top class for %d", len(files), worst, worstFile, tops)
+	slices.Sort(diffs)
+	t.Logf("JPEG: page vs papscope classify on %d real fields: largest probability difference per image: median %.2g, 90th percentile %.2g, max %.2g (%s); same top class for %d",
+		len(diffs), diffs[len(diffs)/2], diffs[len(diffs)*9/10], worst, worstFile, tops)
 	if worst > jpegBound {
 		t.Errorf("JPEG: the page's probabilities differ from papscope classify's by %.3g on %s, more than the stated %g", worst, worstFile, jpegBound)
 	}
@@ -367,5 +374,62 @@ func TestJPEGDifference(t *testing.T) {
 	note := eval[string](p, `document.querySelector('#input-note').textContent`)
 	if !strings.Contains(note, "JPEG") || !strings.Contains(note, strconv.FormatFloat(jpegBound, 'g', -1, 64)) {
 		t.Errorf("#input-note %q does not state the JPEG difference (%g)", note, jpegBound)
+	}
+}
+
+// withOrientation returns JPEG data with an APP1 Exif segment declaring
+// orientation o (big-endian TIFF), right after SOI, as cameras write it.
+func withOrientation(jpg []byte, o uint16) []byte {
+	exif := []byte("Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00")
+	exif[6+8+2+8] = byte(o >> 8)
+	exif[6+8+2+9] = byte(o)
+	app1 := []byte{0xFF, 0xE1, byte((len(exif) + 2) >> 8), byte(len(exif) + 2)}
+	out := append([]byte{0xFF, 0xD8}, app1...)
+	out = append(out, exif...)
+	return append(out, jpg[2:]...)
+}
+
+// TestJPEGOrientation: a JPEG whose EXIF says "turn 90° clockwise" is turned
+// alike by the page (the browser) and papscope classify (imagefile): the page
+// says it saw the turned size, and the probabilities agree within jpegBound,
+// where the unturned field's would not.
+func TestJPEGOrientation(t *testing.T) {
+	s := suite.samples[0]
+	data, err := os.ReadFile(s.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	crop := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()*3/4)) // not square, so that turning shows
+	draw.Draw(crop, crop.Bounds(), img, b.Min, draw.Src)
+	var j bytes.Buffer
+	if err := jpeg.Encode(&j, crop, &jpeg.Options{Quality: 95}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain.jpg")
+	turned := filepath.Join(dir, "turned.jpg")
+	if err := os.WriteFile(plain, j.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(turned, withOrientation(j.Bytes(), 6), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	refs := cliClassify(t, suite.weights, plain, turned)
+	if d := maxDiff(refs["plain.jpg"].Probs, refs["turned.jpg"].Probs); d <= 2*jpegBound {
+		t.Fatalf("papscope classify's probabilities for the turned field differ from the plain one's by only %g: it ignores the EXIF orientation, or this field cannot tell (pick another)", d)
+	}
+	p := openPage(t)
+	p.load("")
+	r := p.classify(turned)
+	checkProbs(t, "turned.jpg", r.Probs, refs["turned.jpg"].Probs, jpegBound)
+	w, h := crop.Bounds().Dy(), crop.Bounds().Dx()
+	note := eval[string](p, `document.querySelector('#input-note').textContent`)
+	if !strings.Contains(note, fmt.Sprintf("%d×%d image", w, h)) {
+		t.Errorf("#input-note %q: want the turned size %d×%d", note, w, h)
 	}
 }

@@ -32,7 +32,9 @@ const Formats = "PNG, JPEG, GIF, BMP, TIFF or WebP"
 // ErrTooLarge is returned (wrapped) for images above MaxPixels or MaxFileBytes.
 var ErrTooLarge = safefile.ErrTooLarge
 
-// Decode decodes an image held in memory, refusing unknown formats and images above MaxPixels.
+// Decode decodes an image held in memory, refusing unknown formats and images
+// above MaxPixels. A JPEG is turned as its EXIF orientation says, as browsers
+// (and so papscope's page) show it.
 func Decode(data []byte) (image.Image, error) {
 	if len(data) == 0 {
 		return nil, errors.New("empty file: 0 bytes")
@@ -54,6 +56,9 @@ func Decode(data []byte) (image.Image, error) {
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("corrupt or truncated %s image: %w", format, err)
+	}
+	if format == "jpeg" {
+		img = orient(img, jpegOrientation(data)) // as browsers show it
 	}
 	return img, nil
 }
