@@ -41,6 +41,8 @@ func Read(prefix []byte, size int64) (Header, error) {
 	}
 	format, width, height, err := decodeConfig(prefix)
 	switch {
+	case errors.Is(err, errFormat) && isTIFF(prefix):
+		return Header{}, errors.New("a TIFF image, which browsers cannot decode: convert it to PNG (same pixels), or classify it with papscope classify")
 	case errors.Is(err, errFormat):
 		return Header{}, fmt.Errorf("not an image papscope can read (want %s)", Formats)
 	case err != nil && int64(len(prefix)) < size && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)):
@@ -63,4 +65,10 @@ func CheckSize(format string, width, height int) error {
 			format, width, height, float64(px)/1e6, ErrTooLarge, MaxPixels/1_000_000)
 	}
 	return nil
+}
+
+// isTIFF says whether b starts like a TIFF file (little- or big-endian), the
+// format microscope cameras often write: the page names it in its refusal.
+func isTIFF(b []byte) bool {
+	return strings.HasPrefix(string(b), "II*\x00") || strings.HasPrefix(string(b), "MM\x00*")
 }

@@ -75,6 +75,8 @@ func TestRead(t *testing.T) {
 		{name: "bmp 16 bpp", data: func() []byte { b := encode(t, "bmp", 8, 3); b[28] = 16; return b }(), errSub: "unsupported"},
 		{name: "zero bytes", data: nil, errSub: "empty file"},
 		{name: "text", data: []byte("hello, this is not an image at all"), errSub: "not an image"},
+		{name: "tiff little-endian", data: []byte("II*\x00\x08\x00\x00\x00"), errSub: "a TIFF image, which browsers cannot decode: convert it to PNG"},
+		{name: "tiff big-endian", data: []byte("MM\x00*\x00\x00\x00\x08"), errSub: "a TIFF image"},
 		{name: "huge png", data: pngHeader(10000, 6000), errSub: "60.0 megapixels", errIs: ErrTooLarge},
 		{name: "exactly the cap", data: pngHeader(10000, 5000), want: Header{"png", 10000, 5000}},
 		{name: "no pixels", data: pngHeader(0, 5), errSub: "corrupt"},
