@@ -115,6 +115,7 @@ func TestTeacherCases(t *testing.T) {
 	srv, dir, want := teacherSite(t)
 	refs := cliClassify(t, suite.weights, filepath.Join(dir, suite.samples[0].Name+" (real field).png"))
 	p := openPage(t)
+	p.setViewport(1280, 900, false)
 	p.open(srv.URL + "/#case=koilo-ONE")
 	p.waitResult("the case link's result", 0)
 	r := p.readResultOrFail()
@@ -181,6 +182,7 @@ func TestQuiz(t *testing.T) {
 		return ""
 	}
 	p := openPage(t)
+	p.setViewport(375, 800, true) // a trainee's phone
 	p.open(srv.URL + "/#case=Koilo-One&quiz")
 	p.waitFor("the quiz to ask", `document.querySelector('#result').dataset.quiz === 'asking'`, 30*time.Second)
 	q := p.quizState()
@@ -200,6 +202,9 @@ func TestQuiz(t *testing.T) {
 	}
 	if !eval[bool](p, `document.querySelector('#case-note').checkVisibility() && document.querySelector('#probs').checkVisibility()`) {
 		t.Errorf("the reveal does not show the note and the probabilities")
+	}
+	if missing := p.notInView(append(slices.Clone(verdictParts), "#quiz-feedback", "#case-expected", "#case-note")); len(missing) > 0 {
+		t.Errorf("at 375x800, after the reveal, not wholly in view: %v", missing)
 	}
 	p.waitFor("the heatmap", `document.querySelector('#heatmap-canvas')?.checkVisibility() && !!document.querySelector('#heatmap-canvas').dataset.class`, 60*time.Second)
 	p.shot("quiz-revealed")
