@@ -178,6 +178,12 @@ func benchSize(dir string, size, batch, threads, steps int, python, script strin
 		return r, "", err
 	}
 	r.LossGo = loss64
+	// The peak RSS is the float32 trainer's own: the float64 reference's
+	// memory is returned first (two collections: gorgonia keeps nodes in a
+	// sync.Pool, which one collection only moves to its victim cache).
+	runtime.GC()
+	debug.FreeOSMemory()
+	resetPeakRSS()
 	tr, err := train.NewTrainer(net, cfg)
 	if err != nil {
 		return r, "", err
@@ -201,11 +207,7 @@ func benchSize(dir string, size, batch, threads, steps int, python, script strin
 		r.Float32ErrTorch = math.Max(r.Float32ErrTorch, relDiff(torch32[p.Name], ref))
 	}
 
-	// Time papscope: one warm-up step, then steps. The peak RSS is the
-	// training steps' own: the float64 reference's memory is returned first.
-	go64 = nil
-	debug.FreeOSMemory()
-	resetPeakRSS()
+	// Time papscope: one warm-up step, then steps.
 	if _, err := tr.Step(images, labels); err != nil {
 		return r, "", err
 	}
