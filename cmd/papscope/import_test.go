@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"os/exec"
@@ -33,11 +34,35 @@ func python(t *testing.T) string {
 			py = "python3"
 		}
 	}
+	openPythonSources(t, "../..")
 	if out, err := exec.Command(py, "-c", "import torch, PIL").CombinedOutput(); err != nil {
 		t.Fatalf("%s cannot import torch and PIL (%v: %s): run `make torch` (apt-get install python3-torch python3-pil), "+
 			"set PAPSCOPE_PYTHON to a Python with PyTorch, or PAPSCOPE_NO_TORCH=1 to skip these tests", py, err, bytes.TrimSpace(out))
 	}
 	return py
+}
+
+// openPythonSources opens every Python file of the twin (torch/, bench/torch/
+// under root). go test caches a passing result keyed by the files the test
+// process opens, not those its child processes read: without this, a change
+// to the twin's Python code would leave these tests passing from the cache.
+func openPythonSources(t *testing.T, root string) {
+	t.Helper()
+	for _, dir := range []string{"torch", filepath.Join("bench", "torch")} {
+		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".py") {
+				return err
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			return f.Close()
+		})
+		if err != nil {
+			t.Fatalf("the twin's Python sources: %v", err)
+		}
+	}
 }
 
 // runPython runs Python with the repository's torch/ on its path and returns its output.
