@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,16 +116,16 @@ func TestTorchrunWeightsImportAndClassify(t *testing.T) {
 	// --crop 0: papscope classify does not apply the weights' crop yet (nn.Model ignores Metadata.Crop; the
 	// browser's bridge does), so a cropped run could not be compared with it. The twin crops as nn.CropRect
 	// does (torchimport's TestCropBoxMatchesNN) and import keeps the crop (TestImportCrop).
-	train := []string{"torch/torchrun.py", "--standalone", "--nproc_per_node=2", "torch/train.py", "--data", data, "--out", run,
+	args := []string{"torch/train.py", "--data", data, "--out", run,
 		"--size", "64", "--batch", "4", "--steps-per-epoch", "2", "--workers", "0", "--recalibrate", "8", "--crop", "0"}
-	log := runPython(t, append(train, "--epochs", "2")...)
+	log := runPython(t, append(torchrun(t), append(args, "--epochs", "2")...)...)
 	t.Logf("torchrun, 2 processes, 2 epochs:\n%s", log)
 	for _, want := range []string{"over 2 processes (gloo, cpu, AMP off)", "grouped by slide from", "epoch 2/2 step 2/2", "held-out test split", "wrote"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the training log does not say %q", want)
 		}
 	}
-	log = runPython(t, append(train, "--epochs", "3", "--resume")...)
+	log = runPython(t, append(torchrun(t), append(args, "--epochs", "3", "--resume")...)...)
 	t.Logf("torchrun, resumed for a third epoch:\n%s", log)
 	if !strings.Contains(log, "resumed from") || !strings.Contains(log, "epoch 3/3 step 2/2") || strings.Contains(log, "epoch 1/3") {
 		t.Errorf("the resumed run should continue at epoch 3 from the checkpoint")
@@ -201,6 +202,23 @@ with torch.no_grad():
 		}
 	}
 	t.Logf("papscope classify vs the twin on %d image files (each with its own preprocessing, 96x96 → 64x64): max |Δprob| %.3g", len(files), worst)
+}
+
+// torchrun returns the launcher's arguments for two processes on this
+// machine. It is --standalone but for the rendezvous port: --standalone always
+// uses localhost:29400, so two runs at once (another test binary, another
+// checkout) share one rendezvous store, and a run whose store is held by the
+// other fails when that one ends.
+func torchrun(t *testing.T) []string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return []string{"torch/torchrun.py", "--nnodes=1", "--nproc_per_node=2", "--rdzv_backend=c10d",
+		fmt.Sprintf("--rdzv_endpoint=localhost:%d", port), fmt.Sprintf("--rdzv_id=papscope-test-%d", port)}
 }
 
 func loadWeightsT(t *testing.T, path string) *nn.Weights {
