@@ -146,7 +146,9 @@ func build(n *Net, batch int, in nn.Dims, m mode, dt tensor.Dtype) (gr *graph, e
 	}
 	acts := map[string]act{}
 	var last string
-	for _, l := range nn.Architecture() {
+	arch := nn.Architecture()
+	reluInto := fusedReLUs(arch)
+	for _, l := range arch {
 		var a act
 		var src act
 		if len(l.Inputs) > 0 {
@@ -160,17 +162,17 @@ func build(n *Net, batch int, in nn.Dims, m mode, dt tensor.Dtype) (gr *graph, e
 			if l.KernelSize != 3 || l.Stride != 2 || l.SamePad || l.InChannels != 3 || l.Activation != nn.ReLU {
 				return nil, fmt.Errorf("train: %s: only a 3×3 stride-2 valid conv with ReLU on the RGB input is supported", l.Name)
 			}
-			o := &op{kind: opConv1, g: src.g, o: l.OutChannels(), layer: l.Name, workers: workers, clock: gr.clock}
+			o := &op{kind: opConv1, g: src.g, o: l.OutChannels(), layer: l.Name, relu: reluInto[l.Name] == "", workers: workers, clock: gr.clock}
 			a = act{must(applyOp(o, src.x, node(l.Name+"/kernel"), node(l.Name+"/bias"))), src.g.Pooled(l.OutChannels())}
 		case nn.SeparableConv2D:
 			if l.KernelSize != 3 || l.Stride != 1 || !l.SamePad || l.Activation != nn.ReLU {
 				return nil, fmt.Errorf("train: %s: only 3×3 stride-1 same separable convs with ReLU are supported", l.Name)
 			}
-			o := &op{kind: opSepConv, g: src.g, o: l.OutChannels(), layer: l.Name, workers: workers, clock: gr.clock}
+			o := &op{kind: opSepConv, g: src.g, o: l.OutChannels(), layer: l.Name, relu: reluInto[l.Name] == "", workers: workers, clock: gr.clock}
 			z := must(applyOp(o, src.x, node(l.Name+"/depthwise_kernel"), node(l.Name+"/pointwise_kernel"), node(l.Name+"/bias")))
 			a = act{z, geom{N: src.g.N, H: src.g.H, W: src.g.W, C: l.OutChannels()}}
 		case nn.BatchNorm:
-			o := &op{kind: opBatchNorm, g: src.g, layer: l.Name, workers: workers, clock: gr.clock}
+			o := &op{kind: opBatchNorm, g: src.g, layer: l.Name, relu: reluInto[l.Inputs[0]] == l.Name, workers: workers, clock: gr.clock}
 			args := []*G.Node{src.x, node(l.Name + "/gamma"), node(l.Name + "/beta")}
 			if m == inference {
 				o.kind = opBatchNormInfer
@@ -225,6 +227,27 @@ func build(n *Net, batch int, in nn.Dims, m mode, dt tensor.Dtype) (gr *graph, e
 	}
 	gr.vm = G.NewTapeMachine(g, G.BindDualValues(gr.order...))
 	return gr, nil
+}
+
+// fusedReLUs returns, for each convolution whose ReLU its batch
+// normalization applies instead, that normalization's name: the convolutions
+// with a ReLU whose only consumer is a batch normalization.
+func fusedReLUs(arch []nn.Layer) map[string]string {
+	consumers := map[string][]nn.Layer{}
+	for _, l := range arch {
+		for _, in := range l.Inputs {
+			consumers[in] = append(consumers[in], l)
+		}
+	}
+	fused := map[string]string{}
+	for _, l := range arch {
+		if (l.Kind == nn.Conv2D || l.Kind == nn.SeparableConv2D) && l.Activation == nn.ReLU {
+			if c := consumers[l.Name]; len(c) == 1 && c[0].Kind == nn.BatchNorm {
+				fused[l.Name] = c[0].Name
+			}
+		}
+	}
+	return fused
 }
 
 // setInput copies a batch of NHWC images into the input node's value.

@@ -24,10 +24,10 @@ type geom = kernel.Geom
 type opKind int
 
 const (
-	opConv1               opKind = iota // (img (N,H,W,3), k (27,O), b (1,O)) → relu(patches·k + b) (N·OH·OW, O): the 3×3 stride-2 valid conv1
+	opConv1               opKind = iota // (img (N,H,W,3), k (27,O), b (1,O)) → [relu](patches·k + b) (N·OH·OW, O): the 3×3 stride-2 valid conv1
 	opConv1GradKernel                   // (img, gy (N·OH·OW, O)) → (27, O): patchesᵀ·gy
-	opSepConv                           // (x (M,C), dk (9,C), pk (C,O), b (1,O)) → relu(depthwise(x)·pk + b) (M,O)
-	opDepthwise                         // (x (M,C), dk (9,C)) → (M,C): 3×3 depthwise, stride 1, same padding
+	opSepConv                           // (x (M,C), dk (9,C), pk (C,O), b (1,O)) → [relu](depthwise(x)·pk + b) (M,O)
+	opDepthwiseSaved                    // y (M,O) of a SepConv → (M,C): the depthwise output that SepConv's forward pass kept
 	opDepthwiseGradInput                // (dk (9,C), dd (M,C)) → (M,C)
 	opDepthwiseGradKernel               // (x (M,C), dd (M,C)) → (9,C)
 	opReLUGrad                          // (y (M,O), dy (M,O)) → dy where y > 0 (M,O)
@@ -37,6 +37,7 @@ const (
 	opBatchNorm                         // (x (M,C), gamma (1,C), beta (1,C)) → (M,C), with the batch's statistics (recorded)
 	opBatchNormGradInput                // (x, gamma, dy) → (M,C)
 	opBatchNormGradGamma                // (x, dy) → (1,C)
+	opBatchNormGradBeta                 // (x, dy) → (1,C)
 	opBatchNormInfer                    // (x, gamma, beta, mean (1,C), variance (1,C)) → (M,C)
 	opMaxPool                           // x (M,C) → (N·PH·PW, C): 3×3 stride-2 valid max-pool
 	opMaxPoolGrad                       // (x (M,C), y, dy) → (M,C): dy to each window's first maximum
@@ -44,8 +45,8 @@ const (
 	opGlobalPoolGrad                    // dy (N,C) → (M,C)
 )
 
-var opNames = [...]string{"Conv1", "Conv1GradKernel", "SepConv", "Depthwise3x3", "Depthwise3x3GradInput", "Depthwise3x3GradKernel",
-	"ReLUGrad", "ColumnSums", "GemmTN", "GemmNT", "BatchNorm", "BatchNormGradInput", "BatchNormGradGamma", "BatchNormInfer",
+var opNames = [...]string{"Conv1", "Conv1GradKernel", "SepConv", "DepthwiseSaved", "Depthwise3x3GradInput", "Depthwise3x3GradKernel",
+	"ReLUGrad", "ColumnSums", "GemmTN", "GemmNT", "BatchNorm", "BatchNormGradInput", "BatchNormGradGamma", "BatchNormGradBeta", "BatchNormInfer",
 	"MaxPool3x3s2", "MaxPool3x3s2Grad", "GlobalAvgPool", "GlobalAvgPoolGrad"}
 
 // op is a gorgonia operation computed by papscope's kernels (package
@@ -53,13 +54,21 @@ var opNames = [...]string{"Conv1", "Conv1GradKernel", "SepConv", "Depthwise3x3",
 // built, so shapes are known statically. The forward ops (conv1, separable
 // conv, batch norm, pools) carry hand-written gradients, built by SymDiff
 // from the other kinds.
+//
+// A convolution's ReLU is applied either by the convolution (relu on it) or,
+// when the convolution's only consumer is a batch normalization, by that
+// normalization (relu on it): then the ReLU's output and its gradient are
+// never written out, and the normalization's input gradient comes masked.
 type op struct {
 	kind    opKind
 	g       geom   // geometry of the op's spatial input
 	o       int    // output channels, where the kind has them
 	layer   string // the Keras layer it belongs to: keeps ops of different layers apart in gorgonia's hashing
+	relu    bool   // conv kinds: apply a ReLU to the output; batch-norm kinds: to the input
 	workers int    // goroutines the kernels may use
 	stats   *bnStat
+	bn      *bnState // batch-norm kinds: what the forward pass leaves for the gradients
+	conv    *op      // opDepthwiseSaved: the SepConv whose depthwise output it is
 	clock   *opClock // where the op's run times go; nil for none
 
 	// out is the op's own output buffer, reused from run to run: gorgonia's
@@ -82,6 +91,30 @@ func (o *op) buffer(dt tensor.Dtype, shape tensor.Shape) *tensor.Dense {
 		}
 	}
 	return o.out
+}
+
+// bnState is what a batch normalization's forward pass leaves for its
+// gradient ops in the same run of the graph: the batch's mean and 1/σ, and
+// the column sums Σdy and Σdy·(x̃ − μ) that all three gradients need,
+// computed once by whichever gradient runs first.
+type bnState struct {
+	mean, invStd   []float64
+	sumDy, sumDyXc []float64
+	runs, summed   int // forward runs so far; the run whose sums are held
+}
+
+// gradSums returns the run's Σdy and Σdy·(x̃ − μ), computing them on first use.
+func gradSums[T float32 | float64](o *op, x, dy []T) (sumDy, sumDyXc []float64) {
+	st := o.bn
+	if st.summed != st.runs {
+		c := o.g.C
+		if len(st.sumDy) != c {
+			st.sumDy, st.sumDyXc = make([]float64, c), make([]float64, c)
+		}
+		kernel.ColumnGradSums(st.sumDy, st.sumDyXc, dy, x, st.mean, o.g.Pixels(), c, o.relu, o.workers)
+		st.summed = st.runs
+	}
+	return st.sumDy, st.sumDyXc
 }
 
 // scratchOf returns n values of scratch space kept by the op.
@@ -123,7 +156,11 @@ func (c *opClock) take() map[string]time.Duration {
 }
 
 func (o *op) String() string {
-	return fmt.Sprintf("%s{%d,%d,%d,%d→%d %s}", opNames[o.kind], o.g.N, o.g.H, o.g.W, o.g.C, o.o, o.layer)
+	relu := ""
+	if o.relu {
+		relu = " relu"
+	}
+	return fmt.Sprintf("%s{%d,%d,%d,%d→%d %s%s}", opNames[o.kind], o.g.N, o.g.H, o.g.W, o.g.C, o.o, o.layer, relu)
 }
 
 // shapes returns the shape of each input and of the output.
@@ -141,8 +178,8 @@ func (o *op) shapes() (in []tensor.Shape, out tensor.Shape) {
 		return []tensor.Shape{img, {p.Pixels(), o.o}}, tensor.Shape{27, o.o}
 	case opSepConv:
 		return []tensor.Shape{full, {9, c}, {c, o.o}, {1, o.o}}, outFull
-	case opDepthwise:
-		return []tensor.Shape{full, {9, c}}, full
+	case opDepthwiseSaved:
+		return []tensor.Shape{outFull}, full
 	case opDepthwiseGradInput:
 		return []tensor.Shape{{9, c}, full}, full
 	case opDepthwiseGradKernel:
@@ -159,7 +196,7 @@ func (o *op) shapes() (in []tensor.Shape, out tensor.Shape) {
 		return []tensor.Shape{full, row, row}, full
 	case opBatchNormGradInput:
 		return []tensor.Shape{full, row, full}, full
-	case opBatchNormGradGamma:
+	case opBatchNormGradGamma, opBatchNormGradBeta:
 		return []tensor.Shape{full, full}, row
 	case opBatchNormInfer:
 		return []tensor.Shape{full, row, row, row, row}, full
@@ -178,9 +215,10 @@ func (o *op) shapes() (in []tensor.Shape, out tensor.Shape) {
 // applyOp adds the op to the graph.
 func applyOp(o *op, inputs ...*G.Node) (*G.Node, error) { return G.ApplyOp(o, inputs...) }
 
-// derived returns an op of another kind on the same geometry and layer.
+// derived returns an op of another kind on the same geometry, layer, ReLU
+// placement and batch-norm state.
 func (o *op) derived(k opKind) *op {
-	return &op{kind: k, g: o.g, o: o.o, layer: o.layer, workers: o.workers, clock: o.clock}
+	return &op{kind: k, g: o.g, o: o.o, layer: o.layer, relu: o.relu, bn: o.bn, workers: o.workers, clock: o.clock}
 }
 
 // Arity implements gorgonia.Op.
@@ -237,6 +275,9 @@ func (o *op) UsePreallocDo(prealloc G.Value, inputs ...G.Value) (G.Value, error)
 		}
 		ts[i] = t
 	}
+	if o.kind == opDepthwiseSaved {
+		return o.saved(outShape)
+	}
 	out, ok := prealloc.(*tensor.Dense)
 	if !ok || out.Dtype() != ts[0].Dtype() || !out.Shape().Eq(outShape) || out.IsView() {
 		out = o.buffer(ts[0].Dtype(), outShape)
@@ -253,6 +294,23 @@ func (o *op) UsePreallocDo(prealloc G.Value, inputs ...G.Value) (G.Value, error)
 		return nil, fmt.Errorf("%v: unsupported dtype %v", o, ts[0].Dtype())
 	}
 	return out, nil
+}
+
+// saved returns the depthwise output its SepConv's forward pass kept, as a
+// tensor of the given shape over the SepConv's scratch space.
+func (o *op) saved(shape tensor.Shape) (G.Value, error) {
+	n := shape.TotalSize()
+	switch d := o.conv.scratch.(type) {
+	case []float32:
+		if len(d) >= n {
+			return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(d[:n])), nil
+		}
+	case []float64:
+		if len(d) >= n {
+			return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(d[:n])), nil
+		}
+	}
+	return nil, fmt.Errorf("%v: the separable convolution has not run", o)
 }
 
 func data[T float32 | float64](ts []*tensor.Dense) [][]T {
@@ -313,19 +371,30 @@ func (o *op) SymDiff(inputs G.Nodes, output, grad *G.Node) (retVal G.Nodes, err 
 			d.g = o.g.Pooled(o.o)
 			return must(applyOp(d, args...))
 		}
-		gy := onOutput(opReLUGrad, output, grad)
+		gy := grad
+		if o.relu {
+			gy = onOutput(opReLUGrad, output, grad)
+		}
 		return G.Nodes{nil, node(opConv1GradKernel, inputs[0], gy), onOutput(opColumnSums, gy)}, nil
 	case opSepConv:
 		x, dk, pk := inputs[0], inputs[1], inputs[2]
-		gy := node(opReLUGrad, output, grad)
+		gy := grad
+		if o.relu {
+			gy = node(opReLUGrad, output, grad)
+		}
 		dd := node(opGemmNT, gy, pk)
-		d := node(opDepthwise, x, dk) // recomputed: cheaper than keeping it
+		// The depthwise output, as the forward pass kept it; taking the
+		// forward's output as input orders it after that pass.
+		saved := o.derived(opDepthwiseSaved)
+		saved.conv = o
+		d := must(applyOp(saved, output))
 		return G.Nodes{node(opDepthwiseGradInput, dk, dd), node(opDepthwiseGradKernel, x, dd), node(opGemmTN, d, gy), node(opColumnSums, gy)}, nil
 	case opBatchNorm:
+		if o.bn == nil {
+			o.bn = &bnState{}
+		}
 		x, gamma := inputs[0], inputs[1]
-		sums := o.derived(opColumnSums)
-		sums.o = o.g.C
-		return G.Nodes{node(opBatchNormGradInput, x, gamma, grad), node(opBatchNormGradGamma, x, grad), must(applyOp(sums, grad))}, nil
+		return G.Nodes{node(opBatchNormGradInput, x, gamma, grad), node(opBatchNormGradGamma, x, grad), node(opBatchNormGradBeta, x, grad)}, nil
 	case opMaxPool:
 		return G.Nodes{node(opMaxPoolGrad, inputs[0], output, grad)}, nil
 	case opGlobalPool:
@@ -340,15 +409,13 @@ func compute[T float32 | float64](o *op, out []T, in ...[]T) {
 	m, c := g.Pixels(), g.C
 	switch o.kind {
 	case opConv1:
-		conv1Forward(out, in[0], in[1], in[2], g, o.o, w)
+		conv1Forward(out, in[0], in[1], in[2], g, o.o, o.relu, w)
 	case opConv1GradKernel:
 		conv1GradKernel(out, in[0], in[1], g, o.o, w)
 	case opSepConv:
 		d := scratchOf[T](o, m*c)
 		kernel.Depthwise3x3(d, in[0], in[1], g, w)
-		kernel.Gemm(out, d, in[2], m, c, o.o, &kernel.Epilogue[T]{Bias: in[3], ReLU: true}, w)
-	case opDepthwise:
-		kernel.Depthwise3x3(out, in[0], in[1], g, w)
+		kernel.Gemm(out, d, in[2], m, c, o.o, &kernel.Epilogue[T]{Bias: in[3], ReLU: o.relu}, w)
 	case opDepthwiseGradInput:
 		kernel.Depthwise3x3GradInput(out, in[0], in[1], g, w)
 	case opDepthwiseGradKernel:
@@ -364,13 +431,16 @@ func compute[T float32 | float64](o *op, out []T, in ...[]T) {
 	case opBatchNorm:
 		batchNormForward(out, in[0], in[1], in[2], o, w)
 	case opBatchNormGradInput:
-		batchNormGradInput(out, in[0], in[1], in[2], g, w)
+		batchNormGradInput(out, in[0], in[1], in[2], o)
 	case opBatchNormGradGamma:
-		mean, variance := make([]T, c), make([]T, c)
-		kernel.ColumnMoments(mean, variance, in[0], m, c, w)
-		kernel.ColumnCenteredDots(out, in[1], in[0], mean, m, c, w)
+		_, sumDyXc := gradSums(o, in[0], in[1])
 		for j := range out {
-			out[j] *= invStd(variance[j])
+			out[j] = T(sumDyXc[j] * o.bn.invStd[j])
+		}
+	case opBatchNormGradBeta:
+		sumDy, _ := gradSums(o, in[0], in[1])
+		for j := range out {
+			out[j] = T(sumDy[j])
 		}
 	case opBatchNormInfer:
 		scale, shift := make([]T, c), make([]T, c)
@@ -378,7 +448,7 @@ func compute[T float32 | float64](o *op, out []T, in ...[]T) {
 			scale[j] = in[1][j] * invStd(in[4][j])
 			shift[j] = in[2][j] - in[3][j]*scale[j]
 		}
-		kernel.Affine(out, in[0], scale, shift, m, c, w)
+		kernel.Affine(out, in[0], scale, shift, m, c, o.relu, w)
 	case opMaxPool:
 		kernel.MaxPool3x3s2(out, in[0], g, w)
 	case opMaxPoolGrad:
@@ -403,10 +473,10 @@ const conv1Width = 28
 
 // conv1Forward computes relu(patches(img)·k + b) block by block, so the patch
 // matrix never exists whole.
-func conv1Forward[T float32 | float64](out, img, k, b []T, g geom, o, workers int) {
+func conv1Forward[T float32 | float64](out, img, k, b []T, g geom, o int, relu bool, workers int) {
 	kp := make([]T, conv1Width*o) // k with a zero row for the padding
 	copy(kp, k[:27*o])
-	ep := &kernel.Epilogue[T]{Bias: b, ReLU: true}
+	ep := &kernel.Epilogue[T]{Bias: b, ReLU: relu}
 	rows := g.Pooled(o).Pixels()
 	kernel.Rows(rows, workers, conv1Rows, func(lo, hi int) {
 		cols := make([]T, conv1Rows*conv1Width)
@@ -431,40 +501,48 @@ func conv1GradKernel[T float32 | float64](out, img, gy []T, g geom, o, workers i
 	copy(out, acc[:27*o])
 }
 
-// batchNormForward normalises x with its own per-channel mean and biased
-// variance, scales by gamma and shifts by beta, and records the statistics
-// in o.stats (float32 graphs).
+// batchNormForward normalises x̃ (x, or max(x, 0) with a fused ReLU) with
+// its own per-channel mean and biased variance, scales by gamma and shifts by
+// beta; it leaves the mean and 1/σ in o.bn for the gradients and records the
+// statistics in o.stats (float32 graphs).
 func batchNormForward[T float32 | float64](y, x, gamma, beta []T, o *op, workers int) {
 	m, c := o.g.Pixels(), o.g.C
-	mean, variance := make([]T, c), make([]T, c)
-	kernel.ColumnMoments(mean, variance, x, m, c, workers)
+	if o.bn == nil {
+		o.bn = &bnState{}
+	}
+	st := o.bn
+	if len(st.mean) != c {
+		st.mean, st.invStd = make([]float64, c), make([]float64, c)
+	}
+	variance := make([]float64, c)
+	kernel.ColumnMoments(st.mean, variance, x, m, c, o.relu, workers)
 	scale, shift := make([]T, c), make([]T, c)
 	for j := range c {
-		scale[j] = gamma[j] * invStd(variance[j])
-		shift[j] = beta[j] - mean[j]*scale[j]
+		st.invStd[j] = 1 / math.Sqrt(variance[j]+nn.BNEpsilon)
+		scale[j] = T(float64(gamma[j]) * st.invStd[j])
+		shift[j] = T(float64(beta[j]) - st.mean[j]*float64(gamma[j])*st.invStd[j])
 	}
-	kernel.Affine(y, x, scale, shift, m, c, workers)
+	kernel.Affine(y, x, scale, shift, m, c, o.relu, workers)
+	st.runs++
 	if o.stats != nil {
-		recordStats(o.stats, mean, variance)
+		recordStats(o.stats, st.mean, variance)
 	}
 }
 
 // batchNormGradInput computes batch normalization's input gradient:
-// γσ⁻¹·(dy − Σdy/M − x̂·Σ(dy·x̂)/M), with x̂ = (x − μ)σ⁻¹, as one affine pass
-// dx = a·dy + b·x + s per channel.
-func batchNormGradInput[T float32 | float64](dx, x, gamma, dy []T, g geom, workers int) {
-	m, c := g.Pixels(), g.C
-	mean, variance := make([]T, c), make([]T, c)
-	kernel.ColumnMoments(mean, variance, x, m, c, workers)
-	s1, s2 := make([]T, c), make([]T, c)
-	kernel.ColumnSums(s1, dy, m, c, workers)
-	kernel.ColumnCenteredDots(s2, dy, x, mean, m, c, workers)
+// γσ⁻¹·(dy − Σdy/M − x̂·Σ(dy·x̂)/M), with x̂ = (x̃ − μ)σ⁻¹, as one affine pass
+// dx = a·dy + b·x̃ + s per channel (masked by x > 0 with a fused ReLU).
+func batchNormGradInput[T float32 | float64](dx, x, gamma, dy []T, o *op) {
+	m, c := o.g.Pixels(), o.g.C
+	st := o.bn
+	s1, s2 := gradSums(o, x, dy)
 	a, b, s := make([]T, c), make([]T, c), make([]T, c)
 	for j := range c {
-		inv := invStd(variance[j])
-		a[j] = gamma[j] * inv
-		b[j] = -gamma[j] * inv * inv * inv * s2[j] / T(m)
-		s[j] = -a[j]*s1[j]/T(m) - b[j]*mean[j]
+		inv, gm := st.invStd[j], float64(gamma[j])
+		bj := -gm * inv * inv * inv * s2[j] / float64(m)
+		a[j] = T(gm * inv)
+		b[j] = T(bj)
+		s[j] = T(-gm*inv*s1[j]/float64(m) - bj*st.mean[j])
 	}
-	kernel.Affine2(dx, dy, x, a, b, s, m, c, workers)
+	kernel.Affine2(dx, dy, x, a, b, s, m, c, o.relu, o.workers)
 }

@@ -83,6 +83,12 @@ func opNode(k opKind, g geom, o int, args ...*G.Node) *G.Node {
 	return G.Must(applyOp(&op{kind: k, g: g, o: o, layer: "test", workers: 2}, args...))
 }
 
+// reluNode is opNode with the op's ReLU on: a convolution's on its output, a
+// batch normalization's (fused) on its input.
+func reluNode(k opKind, g geom, o int, args ...*G.Node) *G.Node {
+	return G.Must(applyOp(&op{kind: k, g: g, o: o, layer: "test relu", relu: true, workers: 2}, args...))
+}
+
 // The gradient of every differentiable op, against central differences in float64.
 func TestOpGradients(t *testing.T) {
 	cases := []struct {
@@ -104,6 +110,21 @@ func TestOpGradients(t *testing.T) {
 		{"batch norm", [][]int{{24, 3}, {1, 3}, {1, 3}}, []float64{-2, 0.5, -0.3}, func(_ *rand.Rand, in G.Nodes) *G.Node {
 			return opNode(opBatchNorm, geom{N: 2, H: 3, W: 4, C: 3}, 0, in...)
 		}},
+		{"conv1 with ReLU", [][]int{{27, 4}, {1, 4}}, []float64{-1, -0.2}, func(rng *rand.Rand, in G.Nodes) *G.Node {
+			img := G.NewConstant(randDense(rng, 0, 1, 2, 7, 6, 3))
+			return reluNode(opConv1, geom{N: 2, H: 7, W: 6, C: 3}, 4, img, in[0], in[1])
+		}},
+		{"separable conv with ReLU", [][]int{{2 * 5 * 4, 3}, {9, 3}, {3, 5}, {1, 5}}, []float64{-1, -1, -1, -0.2}, func(_ *rand.Rand, in G.Nodes) *G.Node {
+			return reluNode(opSepConv, geom{N: 2, H: 5, W: 4, C: 3}, 5, in...)
+		}},
+		{"batch norm after a fused ReLU", [][]int{{24, 3}, {1, 3}, {1, 3}}, []float64{-1, 0.5, -0.3}, func(_ *rand.Rand, in G.Nodes) *G.Node {
+			return reluNode(opBatchNorm, geom{N: 2, H: 3, W: 4, C: 3}, 0, in...)
+		}},
+		{"separable conv, its ReLU fused into a batch norm", [][]int{{2 * 5 * 4, 3}, {9, 3}, {3, 5}, {1, 5}, {1, 5}, {1, 5}}, []float64{-1, -1, -1, -0.2, 0.5, -0.3},
+			func(_ *rand.Rand, in G.Nodes) *G.Node {
+				z := opNode(opSepConv, geom{N: 2, H: 5, W: 4, C: 3}, 5, in[:4]...)
+				return reluNode(opBatchNorm, geom{N: 2, H: 5, W: 4, C: 5}, 0, z, in[4], in[5])
+			}},
 		{"max-pool", [][]int{{2 * 7 * 8, 3}}, []float64{-1}, func(_ *rand.Rand, in G.Nodes) *G.Node {
 			return opNode(opMaxPool, geom{N: 2, H: 7, W: 8, C: 3}, 0, in...)
 		}},
@@ -134,7 +155,9 @@ func TestOpsMatchFloat32(t *testing.T) {
 		args []*tensor.Dense
 	}{
 		{&op{kind: opSepConv, g: g, o: 48, workers: 2}, []*tensor.Dense{x, randDense(rng, -1, 1, 9, g.C), randDense(rng, -1, 1, g.C, 48), randDense(rng, -1, 1, 1, 48)}},
+		{&op{kind: opSepConv, g: g, o: 48, relu: true, workers: 2}, []*tensor.Dense{x, randDense(rng, -1, 1, 9, g.C), randDense(rng, -1, 1, g.C, 48), randDense(rng, -1, 1, 1, 48)}},
 		{&op{kind: opBatchNorm, g: g, workers: 2}, []*tensor.Dense{x, randDense(rng, 0.5, 1.5, 1, g.C), randDense(rng, -1, 1, 1, g.C)}},
+		{&op{kind: opBatchNorm, g: g, relu: true, workers: 2}, []*tensor.Dense{x, randDense(rng, 0.5, 1.5, 1, g.C), randDense(rng, -1, 1, 1, g.C)}},
 		{&op{kind: opGemmTN, g: g, o: 16, workers: 2}, []*tensor.Dense{x, randDense(rng, -1, 1, g.Pixels(), 16)}},
 		{&op{kind: opGemmNT, g: g, o: 16, workers: 2}, []*tensor.Dense{randDense(rng, -1, 1, g.Pixels(), 16), randDense(rng, -1, 1, g.C, 16)}},
 	} {

@@ -1,0 +1,155 @@
+//go:build goexperiment.simd && amd64
+
+package kernel
+
+import "simd/archsimd"
+
+// columnBlock is how many rows the SIMD column sums add in float32 before
+// adding the block's sums to the float64 partial sums.
+const columnBlock = 32
+
+// simdColumns reports whether the SIMD column passes apply: AVX-512 and
+// whole 16-wide vectors per row.
+func simdColumns(c int) bool { return archsimd.X86.AVX512() && c%16 == 0 && c > 0 }
+
+// load16 loads x[i:i+16], as max(·, 0) when relu.
+func load16(x []float32, i int, relu bool) archsimd.Float32x16 {
+	v := archsimd.LoadFloat32x16((*[16]float32)(x[i : i+16]))
+	if relu {
+		v = v.Max(archsimd.Float32x16{})
+	}
+	return v
+}
+
+// addBlock adds the 16 float32 sums in v to part[0:16] in float64.
+func addBlock(part []float64, v archsimd.Float32x16) {
+	var s [16]float32
+	v.Store(&s)
+	p := part[:16]
+	for k, x := range s {
+		p[k] += float64(x)
+	}
+}
+
+// sumsSIMD is ColumnSums's (and ColumnMoments's first pass's) loop over rows lo…hi.
+func sumsSIMD(part []float64, x []float32, c, lo, hi int, relu bool) bool {
+	if !simdColumns(c) {
+		return false
+	}
+	for r0 := lo; r0 < hi; r0 += columnBlock {
+		r1 := min(hi, r0+columnBlock)
+		for j := 0; j < c; j += 16 {
+			var acc archsimd.Float32x16
+			for r := r0; r < r1; r++ {
+				acc = acc.Add(load16(x, r*c+j, relu))
+			}
+			addBlock(part[j:], acc)
+		}
+	}
+	return true
+}
+
+// squaresSIMD is ColumnMoments's second pass over rows lo…hi: Σ(x̃ − mean)².
+func squaresSIMD(part []float64, x, mean []float32, c, lo, hi int, relu bool) bool {
+	if !simdColumns(c) {
+		return false
+	}
+	for r0 := lo; r0 < hi; r0 += columnBlock {
+		r1 := min(hi, r0+columnBlock)
+		for j := 0; j < c; j += 16 {
+			mu := archsimd.LoadFloat32x16((*[16]float32)(mean[j : j+16]))
+			var acc archsimd.Float32x16
+			for r := r0; r < r1; r++ {
+				d := load16(x, r*c+j, relu).Sub(mu)
+				acc = d.MulAdd(d, acc)
+			}
+			addBlock(part[j:], acc)
+		}
+	}
+	return true
+}
+
+// gradSumsSIMD is ColumnGradSums's loop over rows lo…hi.
+func gradSumsSIMD(sumDy, sumDyXc []float64, dy, x, mean []float32, c, lo, hi int, relu bool) bool {
+	if !simdColumns(c) {
+		return false
+	}
+	for r0 := lo; r0 < hi; r0 += columnBlock {
+		r1 := min(hi, r0+columnBlock)
+		for j := 0; j < c; j += 16 {
+			mu := archsimd.LoadFloat32x16((*[16]float32)(mean[j : j+16]))
+			var s1, s2 archsimd.Float32x16
+			for r := r0; r < r1; r++ {
+				d := archsimd.LoadFloat32x16((*[16]float32)(dy[r*c+j : r*c+j+16]))
+				s1 = s1.Add(d)
+				s2 = d.MulAdd(load16(x, r*c+j, relu).Sub(mu), s2)
+			}
+			addBlock(sumDy[j:], s1)
+			addBlock(sumDyXc[j:], s2)
+		}
+	}
+	return true
+}
+
+// affineSIMD is Affine's loop over rows lo…hi.
+func affineSIMD(y, x, scale, shift []float32, c, lo, hi int, relu bool) bool {
+	if !simdColumns(c) {
+		return false
+	}
+	for j := 0; j < c; j += 16 {
+		sc := archsimd.LoadFloat32x16((*[16]float32)(scale[j : j+16]))
+		sh := archsimd.LoadFloat32x16((*[16]float32)(shift[j : j+16]))
+		for r := lo; r < hi; r++ {
+			i := r*c + j
+			load16(x, i, relu).MulAdd(sc, sh).Store((*[16]float32)(y[i : i+16]))
+		}
+	}
+	return true
+}
+
+// affine2SIMD is Affine2's loop over rows lo…hi.
+func affine2SIMD(dst, dy, x, a, b, shift []float32, c, lo, hi int, relu bool) bool {
+	if !simdColumns(c) {
+		return false
+	}
+	var zero archsimd.Float32x16
+	for j := 0; j < c; j += 16 {
+		va := archsimd.LoadFloat32x16((*[16]float32)(a[j : j+16]))
+		vb := archsimd.LoadFloat32x16((*[16]float32)(b[j : j+16]))
+		vs := archsimd.LoadFloat32x16((*[16]float32)(shift[j : j+16]))
+		for r := lo; r < hi; r++ {
+			i := r*c + j
+			xv := archsimd.LoadFloat32x16((*[16]float32)(x[i : i+16]))
+			d := archsimd.LoadFloat32x16((*[16]float32)(dy[i : i+16]))
+			v := d.MulAdd(va, xv.MulAdd(vb, vs))
+			if relu {
+				v = v.Masked(xv.Greater(zero))
+			}
+			v.Store((*[16]float32)(dst[i : i+16]))
+		}
+	}
+	return true
+}
+
+// reluGradSIMD is ReLUGrad on whole 16-value vectors (the tail in scalar code).
+func reluGradSIMD(g, y, dy []float32) bool {
+	if !archsimd.X86.AVX512() {
+		return false
+	}
+	n := len(g)
+	y, dy = y[:n], dy[:n]
+	var zero archsimd.Float32x16
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		yv := archsimd.LoadFloat32x16((*[16]float32)(y[i : i+16]))
+		archsimd.LoadFloat32x16((*[16]float32)(dy[i : i+16])).Masked(yv.Greater(zero)).Store((*[16]float32)(g[i : i+16]))
+	}
+	for ; i < n; i++ {
+		v := dy[i]
+		if !(y[i] > 0) {
+			v = 0
+		}
+		g[i] = v
+	}
+	return true
+}

@@ -1,0 +1,25 @@
+//go:build !(goexperiment.simd && amd64)
+
+// This file stands in for the SIMD kernels where there are none (other
+// architectures, or a build without GOEXPERIMENT=simd): each reports false
+// and the caller runs its scalar code.
+
+package kernel
+
+// gemmSIMD reports that there is no SIMD form in this build: build with
+// GOEXPERIMENT=simd on amd64 for one.
+func gemmSIMD(dst, a, b []float32, m, k, n int, ep *Epilogue[float32]) bool { return false }
+
+// mulAddSIMD reports that there is no SIMD form in this build.
+func mulAddSIMD(dst, a, b []float32) bool { return false }
+
+// The column passes' SIMD forms report that there are none in this build.
+
+func sumsSIMD(part []float64, x []float32, c, lo, hi int, relu bool) bool          { return false }
+func squaresSIMD(part []float64, x, mean []float32, c, lo, hi int, relu bool) bool { return false }
+func affineSIMD(y, x, scale, shift []float32, c, lo, hi int, relu bool) bool       { return false }
+func affine2SIMD(dst, dy, x, a, b, shift []float32, c, lo, hi int, relu bool) bool { return false }
+func reluGradSIMD(g, y, dy []float32) bool                                         { return false }
+func gradSumsSIMD(sumDy, sumDyXc []float64, dy, x, mean []float32, c, lo, hi int, relu bool) bool {
+	return false
+}
