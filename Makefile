@@ -1,9 +1,12 @@
 # papscope — build and test. `make test` is what CI runs (.ci/run).
 
 GO      ?= go
+# Native builds, tests and benchmarks use Go's SIMD package (simd/archsimd, AVX-512 kernels in kernel/);
+# the scalar kernels stay the reference and the path elsewhere (test-native runs them too). Not for wasm.
+NATIVE   = GOEXPERIMENT=simd
 WASMEXEC = $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
 
-.PHONY: weights all run build test test-native test-wasm test-e2e chromium bench bench-go fuzz reference clean
+.PHONY: weights all run build test test-native test-wasm test-e2e chromium bench bench-go bench-train fuzz reference clean
 
 all: build
 
@@ -31,7 +34,7 @@ site:
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" web/wasm_exec.js
 	cp weights/papscope.safetensors web/papscope.safetensors
 	@echo "make: compiling the papscope CLI into bin/ (the first build compiles the trainer too: a few minutes more)"
-	$(GO) build -v -o bin/papscope ./cmd/papscope
+	$(NATIVE) $(GO) build -v -o bin/papscope ./cmd/papscope
 	@echo "make: adding the teaching cases to web/samples/"
 	@if [ -n "$(CASES)" ]; then \
 		echo "bin/papscope site -o web -cases \"$(CASES)\""; bin/papscope site -o web -cases "$(CASES)"; \
@@ -50,8 +53,10 @@ test: chromium torch test-native test-wasm test-e2e
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v '/e2e$$')
 
 test-native:
-	$(GO) vet ./...
-	$(GO) test $(UNIT_PKGS)
+	$(NATIVE) $(GO) vet ./...
+	$(NATIVE) $(GO) test $(UNIT_PKGS)
+	@echo "make: the kernels and the trainer again without SIMD (the scalar reference and other architectures' path)"
+	$(GO) test ./kernel ./train
 
 # The browser runs nn compiled to wasm: run its tests there too (Node executes them).
 test-wasm:
@@ -102,14 +107,21 @@ bench: chromium build
 ## bench-go: forward-pass and kernel benchmarks natively, then as wasm under Node and in
 ## headless Chromium (bench/gotest runs the wasm test binary in a page)
 bench-go: chromium
-	$(GO) test -run '^$$' -bench . -count 5 ./nn
+	$(NATIVE) $(GO) test -run '^$$' -bench . -count 5 ./nn
 	GOOS=js GOARCH=wasm $(GO) test -exec "$(WASMEXEC)" -run '^$$' -bench . -count 5 ./nn
 	$(GO) build -o bin/gotest-chromium ./bench/gotest
 	GOOS=js GOARCH=wasm $(GO) test -exec "$(CURDIR)/bin/gotest-chromium" -run '^$$' -bench . -count 5 ./nn
 
+## bench-train: one Adam step of the network in papscope's trainer and in PyTorch (bench/torch/step.py): same
+## initial weights, batch and threads, at 96, 128 and 224 px, batch 32. It first checks that both compute the
+## same loss and gradients (in float64 on both sides, 1e-4 relative), then times them: one JSON line, then a
+## table (about 5 minutes on 2 cores). Installs Debian's PyTorch first when missing (see torch).
+bench-train: torch
+	$(NATIVE) $(GO) run ./bench/train
+
 ## weights: retrain the shipped weights from synthetic fields (about 30 minutes on 2 cores; see weights/MODEL_CARD.md)
 weights:
-	$(GO) build -o bin/papscope ./cmd/papscope
+	$(NATIVE) $(GO) build -o bin/papscope ./cmd/papscope
 	rm -rf build/synth-train
 	bin/papscope synth -n 300 -seed 7 -o build/synth-train
 	bin/papscope train -data build/synth-train -o weights/papscope.safetensors -checkpoint build/papscope.ckpt.safetensors \
