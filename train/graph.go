@@ -91,6 +91,7 @@ type graph struct {
 
 	stats []*bnStat // statistics and training modes
 	clock *opClock  // run times of the graph's papscope ops
+	ops   []*op     // the graph's papscope ops, which share its arena
 
 	// training mode only
 	target *G.Node // (N, 4): one-hot labels times class weights, divided by N
@@ -213,6 +214,7 @@ func build(n *Net, batch int, in nn.Dims, m mode, dt tensor.Dtype) (gr *graph, e
 		gr.probs = must(G.SoftMax(gr.logits))
 		fallthrough
 	case statistics:
+		gr.ops = planArena(g)
 		gr.vm = G.NewTapeMachine(g)
 		return gr, nil
 	}
@@ -225,8 +227,16 @@ func build(n *Net, batch int, in nn.Dims, m mode, dt tensor.Dtype) (gr *graph, e
 	if _, err := G.Grad(gr.loss, gr.order...); err != nil {
 		return nil, fmt.Errorf("train: gradients: %w", err)
 	}
+	gr.ops = planArena(g)
 	gr.vm = G.NewTapeMachine(g, G.BindDualValues(gr.order...))
 	return gr, nil
+}
+
+// exec runs the graph once; the caller resets the machine after reading
+// the values it needs.
+func (gr *graph) exec() error {
+	gr.ops[0].arena.reset(gr.ops)
+	return gr.vm.RunAll()
 }
 
 // fusedReLUs returns, for each convolution whose ReLU its batch

@@ -119,7 +119,7 @@ func (n *Net) Predict(images []float32, batch int, in nn.Dims) ([]Prediction, er
 		return nil, err
 	}
 	defer gr.vm.Reset()
-	if err := gr.vm.RunAll(); err != nil {
+	if err := gr.exec(); err != nil {
 		return nil, fmt.Errorf("train: predict: %w", err)
 	}
 	logits := gr.logits.Value().Data().([]float32)

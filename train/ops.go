@@ -71,12 +71,19 @@ type op struct {
 	conv    *op      // opDepthwiseSaved: the SepConv whose depthwise output it is
 	clock   *opClock // where the op's run times go; nil for none
 
-	// out is the op's own output buffer, reused from run to run: gorgonia's
-	// tape machine forgets its registers' values when it is reset, so
-	// without it every run would allocate (and fault in) every activation
-	// anew. scratch is SepConv's depthwise output.
-	out     *tensor.Dense
-	scratch any
+	// In a graph's ops the output arrays come from the graph's arena: backing
+	// is this run's, readers the ops that read it, pending those still to
+	// run, producers the ops whose outputs this one reads. An op on its own
+	// (in tests) keeps its output in out. scratch is SepConv's depthwise
+	// output, which its opDepthwiseSaved (saver) hands on.
+	arena     *arena
+	backing   any
+	readers   int
+	pending   int
+	producers []*op
+	out       *tensor.Dense
+	scratch   any
+	saver     *op
 }
 
 // buffer returns the op's output buffer of the given dtype and shape,
@@ -117,8 +124,19 @@ func gradSums[T float32 | float64](o *op, x, dy []T) (sumDy, sumDyXc []float64) 
 	return st.sumDy, st.sumDyXc
 }
 
-// scratchOf returns n values of scratch space kept by the op.
+// scratchOf returns n values of scratch space for the op: from the arena for
+// this run, or kept by the op when it has none.
 func scratchOf[T float32 | float64](o *op, n int) []T {
+	if o.arena != nil {
+		var zero T
+		dt := tensor.Float32
+		if _, ok := any(zero).(float64); ok {
+			dt = tensor.Float64
+		}
+		s := o.arena.get(dt, n).([]T)
+		o.scratch = s
+		return s
+	}
 	s, ok := o.scratch.([]T)
 	if !ok || len(s) < n {
 		s = make([]T, n)
@@ -275,31 +293,55 @@ func (o *op) UsePreallocDo(prealloc G.Value, inputs ...G.Value) (G.Value, error)
 		}
 		ts[i] = t
 	}
+	dt := ts[0].Dtype()
+	if dt != tensor.Float32 && dt != tensor.Float64 {
+		return nil, fmt.Errorf("%v: unsupported dtype %v", o, dt)
+	}
+	defer o.releaseInputs()
 	if o.kind == opDepthwiseSaved {
 		return o.saved(outShape)
 	}
-	out, ok := prealloc.(*tensor.Dense)
-	if !ok || out.Dtype() != ts[0].Dtype() || !out.Shape().Eq(outShape) || out.IsView() {
-		out = o.buffer(ts[0].Dtype(), outShape)
+	// prealloc is not used: the tape machine gives every papscope op a
+	// register of its own, empty at each run.
+	var out *tensor.Dense
+	if o.arena != nil {
+		o.backing = o.arena.get(dt, outShape.TotalSize())
+		out = tensor.New(tensor.WithShape(outShape...), tensor.WithBacking(o.backing))
+	} else {
+		out = o.buffer(dt, outShape)
 	}
 	if o.clock != nil {
 		defer func(t0 time.Time) { o.clock.add(o.kind, time.Since(t0)) }(time.Now())
 	}
-	switch ts[0].Dtype() {
-	case tensor.Float32:
+	if dt == tensor.Float32 {
 		compute(o, out.Data().([]float32), data[float32](ts)...)
-	case tensor.Float64:
+	} else {
 		compute(o, out.Data().([]float64), data[float64](ts)...)
-	default:
-		return nil, fmt.Errorf("%v: unsupported dtype %v", o, ts[0].Dtype())
+	}
+	if o.kind == opSepConv && o.saver == nil && o.arena != nil {
+		o.arena.put(o.scratch) // no gradient reads the depthwise output
 	}
 	return out, nil
 }
 
+// releaseInputs counts this op's run for the ops whose outputs it read, and
+// gives the arena back the outputs that no op still to run reads.
+func (o *op) releaseInputs() {
+	for _, p := range o.producers {
+		p.pending--
+		if p.pending == 0 && p.readers > 0 && p.backing != nil {
+			p.arena.put(p.backing)
+			p.backing = nil
+		}
+	}
+}
+
 // saved returns the depthwise output its SepConv's forward pass kept, as a
-// tensor of the given shape over the SepConv's scratch space.
+// tensor of the given shape over the SepConv's scratch space (which it then
+// holds for the arena).
 func (o *op) saved(shape tensor.Shape) (G.Value, error) {
 	n := shape.TotalSize()
+	o.backing = o.conv.scratch
 	switch d := o.conv.scratch.(type) {
 	case []float32:
 		if len(d) >= n {
@@ -387,6 +429,7 @@ func (o *op) SymDiff(inputs G.Nodes, output, grad *G.Node) (retVal G.Nodes, err 
 		// forward's output as input orders it after that pass.
 		saved := o.derived(opDepthwiseSaved)
 		saved.conv = o
+		o.saver = saved
 		d := must(applyOp(saved, output))
 		return G.Nodes{node(opDepthwiseGradInput, dk, dd), node(opDepthwiseGradKernel, x, dd), node(opGemmTN, d, gy), node(opColumnSums, gy)}, nil
 	case opBatchNorm:

@@ -107,7 +107,7 @@ func statisticsWorker(w *nn.Weights, in nn.Dims, batch, size int, images []float
 			failed = err
 			continue
 		}
-		if err := gr.vm.RunAll(); err != nil {
+		if err := gr.exec(); err != nil {
 			failed = fmt.Errorf("train: recalibrate: %w", err)
 			continue
 		}

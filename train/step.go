@@ -192,7 +192,7 @@ func (t *Trainer) run(images []float32, labels []int) (float64, error) {
 		return 0, err
 	}
 	defer gr.vm.Reset()
-	if err := gr.vm.RunAll(); err != nil {
+	if err := gr.exec(); err != nil {
 		return 0, fmt.Errorf("train: step: %w", err)
 	}
 	var loss float64
@@ -357,7 +357,7 @@ func (r *replicated) step(images []float32, labels []int) (loss float64, right i
 	errs := make([]error, len(r.graphs))
 	var wg sync.WaitGroup
 	for g, gr := range r.graphs {
-		wg.Go(func() { errs[g] = gr.vm.RunAll() })
+		wg.Go(func() { errs[g] = gr.exec() })
 	}
 	wg.Wait()
 	defer func() {
