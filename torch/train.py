@@ -121,8 +121,22 @@ class Dist:
             dist.barrier()
 
     def close(self):
-        if self.world > 1:
-            dist.destroy_process_group()
+        """End the run once every collective is done (after a barrier) and the outputs are written.
+
+        On gloo this ends the process without running destructors: PyTorch's ProcessGroupGloo destructor
+        (reached through destroy_process_group or DDP's reducer) joins its worker threads while holding the
+        GIL, and a worker dropping the last reference to a tensor that has a Python object waits for the GIL,
+        so the exit deadlocks now and then (pytorch/pytorch#56297; the destructor releases the GIL since
+        pytorch/pytorch#154976, 2025). Seen here with Debian's PyTorch 1.13: one rank exited, the other hung
+        in ~ProcessGroupGloo, and torchrun waited for ever.
+        """
+        if self.world == 1:
+            return
+        if self.backend == "gloo":
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
+        dist.destroy_process_group()
 
 
 def amp_setup(mode, device):
