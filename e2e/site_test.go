@@ -615,7 +615,10 @@ func TestPrivacy(t *testing.T) {
 // TestResponsive: while a batch is classified, requestAnimationFrame keeps
 // ticking: the work is off the main thread. The page runs weights made for
 // 320x320 inputs, so that each image costs the model hundreds of
-// milliseconds: run on the main thread, that would freeze the page for as long.
+// milliseconds: run on the main thread, that would freeze the page for as
+// long. The longest gap between frames is compared with what one image costs
+// the model in the same page and run, not with a fixed time, so that a
+// loaded machine (CI, other jobs) slows both alike.
 func TestResponsive(t *testing.T) {
 	dir := t.TempDir()
 	slow := filepath.Join(dir, "slow-320.safetensors")
@@ -632,6 +635,12 @@ func TestResponsive(t *testing.T) {
 	}
 	if v := eval[string](p, `document.visibilityState`); v != "visible" {
 		t.Fatalf("document.visibilityState = %q: animation frames would not run", v)
+	}
+	// What one image costs the model here, now: a freeze would last as long.
+	p.classify(big)
+	perImage := eval[float64](p, `+document.querySelector('#time-ms').dataset.ms`)
+	if perImage <= 0 {
+		t.Fatalf("#time-ms[data-ms] = %v: the check cannot work", perImage)
 	}
 	p.do("count frames", chromedp.Evaluate[chromedp.Void](`(() => {
 		window.__frames = [];
@@ -658,13 +667,14 @@ func TestResponsive(t *testing.T) {
 		gap = Math.max(gap, end - prev);
 		return {frames: f.length, maxGap: gap, span: end - start};
 	})()`, start))
-	t.Logf("classifying %d images took %.0f ms: %d animation frames, longest gap %.0f ms", len(files), st.Span, st.Frames, st.MaxGap)
-	if st.Span < float64(len(files))*250 {
+	t.Logf("classifying %d images took %.0f ms (one image costs the model %.0f ms): %d animation frames, longest gap %.0f ms", len(files), st.Span, perImage, st.Frames, st.MaxGap)
+	if perImage < 250 {
 		t.Logf("warning: under 250 ms an image: a stall on the main thread might go unnoticed")
 	}
-	// At least 20 frames a second on average, and no freeze over 250 ms.
-	if float64(st.Frames) < st.Span/50 || st.MaxGap > 250 {
-		t.Errorf("the main thread stalled while classifying: %d frames in %.0f ms, longest gap %.0f ms (want ≥ 1 frame per 50 ms, no gap over 250 ms)", st.Frames, st.Span, st.MaxGap)
+	// No freeze as long as half an image's classification (nor over 250 ms
+	// when an image is cheaper than 500 ms).
+	if limit := max(250, perImage/2); st.MaxGap > limit {
+		t.Errorf("the main thread stalled while classifying: %d frames in %.0f ms, longest gap %.0f ms (want none over %.0f ms, half of what one image costs the model)", st.Frames, st.Span, st.MaxGap, limit)
 	}
 }
 
