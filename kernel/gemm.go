@@ -13,6 +13,12 @@ type Epilogue[T Float] struct {
 	ReLU         bool
 	Scale, Shift []T // per column, after the ReLU (an inference batch normalization); nil for none
 	Accumulate   bool
+
+	// Unfused makes the SIMD forms multiply and add with two roundings
+	// instead of fused multiply-adds, in the same order as the scalar form:
+	// the results are then bitwise those of Go's scalar loops on amd64 and
+	// wasm (nn's, which the browser runs), at about half the speed.
+	Unfused bool
 }
 
 // Gemm computes dst[m×n] = ep(a[m×k] · b[k×n]) on up to workers goroutines.
@@ -20,6 +26,10 @@ func Gemm[T Float](dst, a, b []T, m, k, n int, ep *Epilogue[T], workers int) {
 	checkLen("Gemm dst", len(dst), m*n)
 	checkLen("Gemm a", len(a), m*k)
 	checkLen("Gemm b", len(b), k*n)
+	if split(m, workers, gemmMinRows) <= 1 {
+		gemmRows(dst, a, b, m, k, n, ep) // no closure: one goroutine's Gemm allocates nothing
+		return
+	}
 	Rows(m, workers, gemmMinRows, func(lo, hi int) {
 		gemmRows(dst[lo*n:hi*n], a[lo*k:hi*k], b, hi-lo, k, n, ep)
 	})

@@ -17,6 +17,10 @@ func gemmSIMD(dst, a, b []float32, m, k, n int, ep *Epilogue[float32]) bool {
 	if !archsimd.X86.AVX512() || n%16 != 0 || k == 0 {
 		return false
 	}
+	if ep != nil && ep.Unfused {
+		gemmUnfused(dst, a, b, m, k, n, ep)
+		return true
+	}
 	b = b[:k*n]
 	i := 0
 	for ; i+4 <= m; i += 4 {
@@ -78,6 +82,45 @@ func gemmSIMD(dst, a, b []float32, m, k, n int, ep *Epilogue[float32]) bool {
 	return true
 }
 
+// gemmUnfused is gemmSIMD with a multiply and an add (two roundings) in
+// place of each fused multiply-add, every output summed along k in order as
+// the scalar form does: bitwise the scalar results. Its tile is 4×16.
+func gemmUnfused(dst, a, b []float32, m, k, n int, ep *Epilogue[float32]) {
+	b = b[:k*n]
+	i := 0
+	for ; i+4 <= m; i += 4 {
+		a0, a1, a2, a3 := a[i*k:(i+1)*k], a[(i+1)*k:(i+2)*k], a[(i+2)*k:(i+3)*k], a[(i+3)*k:(i+4)*k]
+		for j := 0; j < n; j += 16 {
+			var c0, c1, c2, c3 archsimd.Float32x16
+			for kk := range a0 {
+				b0 := archsimd.LoadFloat32x16((*[16]float32)(b[kk*n+j:]))
+				c0 = c0.Add(archsimd.BroadcastFloat32x16(a0[kk]).Mul(b0))
+				c1 = c1.Add(archsimd.BroadcastFloat32x16(a1[kk]).Mul(b0))
+				c2 = c2.Add(archsimd.BroadcastFloat32x16(a2[kk]).Mul(b0))
+				c3 = c3.Add(archsimd.BroadcastFloat32x16(a3[kk]).Mul(b0))
+			}
+			store16(dst[i*n+j:], c0, ep, j)
+			store16(dst[(i+1)*n+j:], c1, ep, j)
+			store16(dst[(i+2)*n+j:], c2, ep, j)
+			store16(dst[(i+3)*n+j:], c3, ep, j)
+		}
+	}
+	for ; i < m; i++ {
+		ai := a[i*k : (i+1)*k]
+		for j := 0; j < n; j += 16 {
+			var c archsimd.Float32x16
+			for kk, x := range ai {
+				c = c.Add(archsimd.BroadcastFloat32x16(x).Mul(archsimd.LoadFloat32x16((*[16]float32)(b[kk*n+j:]))))
+			}
+			store16(dst[i*n+j:], c, ep, j)
+		}
+	}
+}
+
+// SIMD reports whether Gemm runs AVX-512 micro-kernels in this build on
+// this CPU (for outputs of a multiple of 16 columns).
+func SIMD() bool { return archsimd.X86.AVX512() }
+
 // store16 applies the epilogue to 16 accumulated values of columns j… and
 // stores them at dst.
 func store16(dst []float32, v archsimd.Float32x16, ep *Epilogue[float32], j int) {
@@ -90,7 +133,12 @@ func store16(dst []float32, v archsimd.Float32x16, ep *Epilogue[float32], j int)
 			v = v.Max(archsimd.Float32x16{})
 		}
 		if ep.Scale != nil {
-			v = v.MulAdd(archsimd.LoadFloat32x16((*[16]float32)(ep.Scale[j:])), archsimd.LoadFloat32x16((*[16]float32)(ep.Shift[j:])))
+			scale, shift := archsimd.LoadFloat32x16((*[16]float32)(ep.Scale[j:])), archsimd.LoadFloat32x16((*[16]float32)(ep.Shift[j:]))
+			if ep.Unfused {
+				v = v.Mul(scale).Add(shift)
+			} else {
+				v = v.MulAdd(scale, shift)
+			}
 		}
 		if ep.Accumulate {
 			v = v.Add(archsimd.LoadFloat32x16(d))

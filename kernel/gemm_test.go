@@ -61,6 +61,26 @@ func epilogues(n int) map[string]*Epilogue[float32] {
 		"bias+relu":  {Bias: randSlice[float32](3, n), ReLU: true},
 		"affine":     {Bias: randSlice[float32](3, n), ReLU: true, Scale: randSlice[float32](4, n), Shift: randSlice[float32](5, n)},
 		"accumulate": {Accumulate: true},
+		"unfused":    {Bias: randSlice[float32](3, n), ReLU: true, Scale: randSlice[float32](4, n), Shift: randSlice[float32](5, n), Accumulate: true, Unfused: true},
+	}
+}
+
+// TestGemmUnfusedIsScalar: with Unfused, Gemm's results are bitwise the
+// scalar form's (what nn's scalar kernels, and so the browser, compute).
+func TestGemmUnfusedIsScalar(t *testing.T) {
+	for _, s := range gemmShapes {
+		a, b := randSlice[float32](1, s.m*s.k), randSlice[float32](2, s.k*s.n)
+		ep := epilogues(s.n)["unfused"]
+		prev := randSlice[float32](6, s.m*s.n)
+		dst, scalar := append([]float32(nil), prev...), append([]float32(nil), prev...)
+		Gemm(dst, a, b, s.m, s.k, s.n, ep, 2)
+		gemmScalar(scalar, a, b, s.m, s.k, s.n, ep)
+		for i := range dst {
+			if math.Float32bits(dst[i]) != math.Float32bits(scalar[i]) {
+				t.Errorf("%dx%dx%d: value %d is %v, the scalar form's %v", s.m, s.k, s.n, i, dst[i], scalar[i])
+				break
+			}
+		}
 	}
 }
 

@@ -6,6 +6,9 @@
 
 package kernel
 
+// SIMD reports whether Gemm runs SIMD micro-kernels: not in this build.
+func SIMD() bool { return false }
+
 // gemmSIMD reports that there is no SIMD form in this build: build with
 // GOEXPERIMENT=simd on amd64 for one.
 func gemmSIMD(dst, a, b []float32, m, k, n int, ep *Epilogue[float32]) bool { return false }

@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"math"
+
+	"papscope/kernel"
 )
 
 // This file holds the compute kernels of the forward pass. They work on NHWC
@@ -17,6 +19,42 @@ import (
 type epilogue struct {
 	bias, scale, shift []float32 // per output channel
 	residual           bool      // add the destination's previous value (a residual connection)
+}
+
+// weightMatrix is a GEMM's right operand B (K×N, the weights) with its
+// epilogue, in the form the kernel that runs it wants. Where package kernel
+// runs SIMD micro-kernels (native amd64 builds with GOEXPERIMENT=simd on an
+// AVX-512 CPU) that is kernel.Gemm on B row-major, multiplying and adding
+// unfused so that its results are bitwise those of the scalar gemm below,
+// which the browser's wasm runs; elsewhere it is gemm on B packed.
+type weightMatrix struct {
+	k, n   int                       // K padded to a multiple of kStep
+	packed [][panelWidth]float32     // for gemm
+	rows   []float32                 // for kernel.Gemm: K×N row-major, zero rows past the real K
+	ep     epilogue                  // for gemm
+	simd   *kernel.Epilogue[float32] // for kernel.Gemm
+}
+
+// newWeightMatrix prepares b (k×n row-major) and the epilogue ep.
+func newWeightMatrix(b []float32, k, n int, ep epilogue) weightMatrix {
+	m := weightMatrix{k: padK(k), n: n, ep: ep}
+	if !kernel.SIMD() {
+		m.packed = packPanels(b, k, n)
+		return m
+	}
+	m.rows = make([]float32, m.k*n)
+	copy(m.rows, b[:k*n])
+	m.simd = &kernel.Epilogue[float32]{Bias: ep.bias, ReLU: true, Scale: ep.scale, Shift: ep.shift, Accumulate: ep.residual, Unfused: true}
+	return m
+}
+
+// mul computes dst[rows×N] = ep(a[rows×K] · B) on this goroutine.
+func (m *weightMatrix) mul(dst, a []float32, rows int) {
+	if kernel.SIMD() && m.simd != nil { // SIMD() is false at compile time elsewhere: wasm links no kernel code
+		kernel.Gemm(dst[:rows*m.n], a[:rows*m.k], m.rows, rows, m.k, m.n, m.simd, 1)
+		return
+	}
+	gemm(dst, a, m.packed, rows, m.k, m.n, &m.ep)
 }
 
 // newEpilogue returns the epilogue relu(acc + bias) * scale + shift; nil

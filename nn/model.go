@@ -45,17 +45,15 @@ func (o *Output) Top() int {
 
 // sepconv is a separable convolution prepared for the kernels.
 type sepconv struct {
-	depthwise []float32             // [3][3][in]
-	pointwise [][panelWidth]float32 // packed panels of [in][out]
+	depthwise []float32    // [3][3][in]
+	pointwise weightMatrix // [in][out], with bias, ReLU, batch norm and residual add
 	in, out   int
-	ep        epilogue
 }
 
 // params is the read-only, kernel-ready form of the weights, shared by clones.
 type params struct {
 	weights *Weights
-	conv1   [][panelWidth]float32 // packed panels of [conv1K][64] (27 rows and zeros)
-	conv1Ep epilogue
+	conv1   weightMatrix // [conv1K][64] (27 rows and zeros), with bias, ReLU and batch norm
 	sep1    sepconv
 	blocks  [numBlocks][2]sepconv
 	sepLast sepconv
@@ -98,17 +96,15 @@ func NewModel(w *Weights) (*Model, error) {
 	}
 	p := &params{weights: w}
 	conv1, bn := w.Tensor("conv2d/kernel"), "batch_normalization"
-	p.conv1 = packPanels(conv1, 27, 64)
 	scale, shift := bnAffine(w, bn)
-	p.conv1Ep = newEpilogue(w.Tensor("conv2d/bias"), scale, shift)
-	p.sep1 = newSepconv(w, "separable_conv2d", "", 64, 128)
+	p.conv1 = newWeightMatrix(conv1, 27, 64, newEpilogue(w.Tensor("conv2d/bias"), scale, shift))
+	p.sep1 = newSepconv(w, "separable_conv2d", "", 64, 128, false)
 	for b := range numBlocks {
 		i := 1 + 2*b
-		p.blocks[b][0] = newSepconv(w, fmt.Sprintf("separable_conv2d_%d", i), fmt.Sprintf("batch_normalization_%d", i), 128, 128)
-		p.blocks[b][1] = newSepconv(w, fmt.Sprintf("separable_conv2d_%d", i+1), fmt.Sprintf("batch_normalization_%d", i+1), 128, 128)
-		p.blocks[b][1].ep.residual = true
+		p.blocks[b][0] = newSepconv(w, fmt.Sprintf("separable_conv2d_%d", i), fmt.Sprintf("batch_normalization_%d", i), 128, 128, false)
+		p.blocks[b][1] = newSepconv(w, fmt.Sprintf("separable_conv2d_%d", i+1), fmt.Sprintf("batch_normalization_%d", i+1), 128, 128, true)
 	}
-	p.sepLast = newSepconv(w, fmt.Sprintf("separable_conv2d_%d", 2*numBlocks+1), "", 128, 256)
+	p.sepLast = newSepconv(w, fmt.Sprintf("separable_conv2d_%d", 2*numBlocks+1), "", 128, 256, false)
 	p.dense1W, p.dense1B = w.Tensor("dense/kernel"), w.Tensor("dense/bias")
 	p.dense2W, p.dense2B = w.Tensor("dense_1/kernel"), w.Tensor("dense_1/bias")
 	p.temperature = w.Meta.temperature()
@@ -150,18 +146,20 @@ func (m *Model) Weights() *Weights { return m.p.weights }
 // InputDims returns the input size the model runs at.
 func (m *Model) InputDims() Dims { return m.in }
 
-func newSepconv(w *Weights, name, bn string, in, out int) sepconv {
-	s := sepconv{
-		depthwise: w.Tensor(name + "/depthwise_kernel"),
-		pointwise: packPanels(w.Tensor(name+"/pointwise_kernel"), in, out),
-		in:        in, out: out,
-	}
+// newSepconv prepares a separable convolution with its ReLU, the batch
+// normalization bn after it (none for ""), and a residual add when residual.
+func newSepconv(w *Weights, name, bn string, in, out int, residual bool) sepconv {
 	var scale, shift []float32
 	if bn != "" {
 		scale, shift = bnAffine(w, bn)
 	}
-	s.ep = newEpilogue(w.Tensor(name+"/bias"), scale, shift)
-	return s
+	ep := newEpilogue(w.Tensor(name+"/bias"), scale, shift)
+	ep.residual = residual
+	return sepconv{
+		depthwise: w.Tensor(name + "/depthwise_kernel"),
+		pointwise: newWeightMatrix(w.Tensor(name+"/pointwise_kernel"), in, out, ep),
+		in:        in, out: out,
+	}
 }
 
 // bnAffine folds inference-mode batch normalization into y = x*scale + shift.
@@ -182,7 +180,7 @@ func (s *sepconv) forward(dst, src, scratch []float32, d Dims, sw *stopwatch) {
 	n := d.Height * d.Width
 	depthwise3x3(scratch[:n*s.in], src[:n*s.in], s.depthwise, d.Height, d.Width, s.in)
 	sw.lap(depthwiseLayer)
-	gemm(dst[:n*s.out], scratch[:n*s.in], s.pointwise, n, s.in, s.out, &s.ep)
+	s.pointwise.mul(dst[:n*s.out], scratch[:n*s.in], n)
 	sw.lap(pointwiseLayer)
 }
 
@@ -207,7 +205,7 @@ func (m *Model) forward(input []float32, sw *stopwatch) (Output, error) {
 	cols := m.bufA[:n1*conv1K]
 	im2colConv1(cols, input, m.in.Width, m.conv1)
 	a1 := m.bufB[:n1*64]
-	gemm(a1, cols, p.conv1, n1, conv1K, 64, &p.conv1Ep)
+	p.conv1.mul(a1, cols, n1)
 	sw.lap(conv1Layer)
 
 	// separable_conv2d (64→128) + ReLU, then max-pool into the block activations.
