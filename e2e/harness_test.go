@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -620,6 +621,20 @@ func tolerance(file string) float64 {
 		return jpegBound
 	}
 	return exact
+}
+
+// topAgrees says whether the page's top class may be top, given the CLI's
+// result ref and how far the page's probabilities may be from its (tol): it
+// must be the CLI's top class, unless the CLI's two most probable classes are
+// within 2·tol of each other, where a JPEG decoded by the browser may swap
+// them (2 of the 2,246 LBC fields do with the shipped weights).
+func topAgrees(top string, ref reference, tol float64) bool {
+	if top == ref.Top {
+		return true
+	}
+	i := slices.Index(classes[:], top)
+	j := slices.Index(classes[:], ref.Top)
+	return i >= 0 && j >= 0 && float64(ref.Probs[j]-ref.Probs[i]) <= 2*tol
 }
 
 // checkProbs checks that probs are a distribution and agree with the CLI's within tol.
