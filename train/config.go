@@ -54,12 +54,6 @@ type FitConfig struct {
 
 	Workers int // goroutines decoding, augmenting and validating; 0 means GOMAXPROCS
 
-	// Replicas is how many copies of the training graph run in parallel, each
-	// on an equal share of every batch (it must divide Batch); their gradients
-	// are summed into one Adam step. Batch normalization then normalises each
-	// share with its own statistics. 0 picks the most, up to Workers, that
-	// leave each share at least 4 images; 1 runs the whole batch on one graph.
-	Replicas   int
 	CacheBytes int64 // memory for decoded inputs; 0 means DefaultCacheBytes, < 0 decodes every time
 
 	// Recalibrate is how many training images (a fixed, seeded choice, not
@@ -115,9 +109,6 @@ func (cfg *FitConfig) check() error {
 	}
 	if cfg.Epochs < 1 {
 		return fmt.Errorf("train: %d epochs, want at least 1", cfg.Epochs)
-	}
-	if cfg.Replicas < 0 || (cfg.Replicas > 0 && cfg.Batch%cfg.Replicas != 0) {
-		return fmt.Errorf("train: %d replicas, want a divisor of the batch size %d", cfg.Replicas, cfg.Batch)
 	}
 	if err := nn.CheckCrop(cfg.Treatment.Crop); err != nil {
 		return fmt.Errorf("train: %w", err)

@@ -57,10 +57,8 @@ type FitResult struct {
 // Images are decoded, treated (cfg.Treatment) and resized once, on every
 // core, and kept in memory when they fit in cfg.CacheBytes; otherwise each
 // batch is decoded anew while the previous one trains. Augmentation and batch
-// assembly run on other goroutines, a batch ahead of the step. A gorgonia
-// graph executes one op at a time on one core, so to use more cores Fit runs
-// cfg.Replicas copies of the graph at once, each on a share of the batch, and
-// sums their gradients into one Adam step (see FitConfig.Replicas).
+// assembly run on other goroutines, a batch ahead of the step; the step's
+// ops split their work across the cores.
 // Validation runs nn on the exported weights, one model clone per worker.
 //
 // When ctx is cancelled, Fit finishes the current step, writes the checkpoint
@@ -102,7 +100,7 @@ type fitRun struct {
 	workers int
 	st      State
 	net     *Net
-	tr      *replicated
+	tr      *Trainer
 	src     *source
 	calib   []float32 // recalibration inputs; nil when not recalibrating
 	res     *FitResult
@@ -128,12 +126,8 @@ func newFitRun(ctx context.Context, cfg FitConfig) (*fitRun, error) {
 		return nil, err
 	}
 	r.net.SetMetadata(cfg.metadata())
-	replicas := cfg.Replicas
-	if replicas == 0 {
-		replicas = DefaultReplicas(cfg.Batch, r.workers)
-	}
-	if r.tr, err = newReplicated(r.net, Config{Batch: cfg.Batch, Input: cfg.Input, LearnRate: st.LearnRate, ClassWeights: st.ClassWeights,
-		WarmStartMoving: cfg.Resume == nil && st.Epoch == 0}, replicas); err != nil {
+	if r.tr, err = NewTrainer(r.net, Config{Batch: cfg.Batch, Input: cfg.Input, LearnRate: st.LearnRate, ClassWeights: st.ClassWeights,
+		WarmStartMoving: cfg.Resume == nil && st.Epoch == 0}); err != nil {
 		return nil, err
 	}
 	if r.src = cfg.source; r.src == nil {
@@ -231,7 +225,8 @@ func (r *fitRun) trainEpoch(ctx context.Context, epoch int) (int, error) {
 		for k, i := range bt.idx {
 			labels[k] = cfg.Train[i].Class
 		}
-		loss, right, err := r.tr.step(bt.images, labels)
+		loss, err := r.tr.Step(bt.images, labels)
+		right := r.tr.right
 		if err != nil {
 			return seen, fmt.Errorf("epoch %d step %d: %w", epoch, b+1, err)
 		}

@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -251,84 +250,13 @@ func TestCorrectReadsLogits(t *testing.T) {
 // cached images (augmentation included, validation excluded).
 func BenchmarkFitEpoch(b *testing.B) {
 	ex := tinyDataset(b, 32)
-	for _, replicas := range []int{1, 2} {
-		b.Run(fmt.Sprintf("replicas=%d", replicas), func(b *testing.B) {
-			for b.Loop() {
-				cfg := FitConfig{Train: ex, Input: nn.Dims{Height: 64, Width: 64}, Batch: 16, Epochs: 2, Seed: 1, Augment: DefaultAugment, Replicas: replicas}
-				res, err := Fit(context.Background(), cfg)
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.ReportMetric(res.History[1].ImagesPerSecond, "images/s")
-			}
-		})
-	}
-}
-
-// TestReplicatedStep checks the data-parallel step against one graph: a
-// batch made of the same four images twice, on two graphs, has the same
-// batch statistics, loss, gradient and Adam update as the four on one graph.
-func TestReplicatedStep(t *testing.T) {
-	in := nn.Dims{Height: 16, Width: 16}
-	w := testWeights(t, in, 4)
-	cw := []float64{1, 2, 0.5, 1}
-	netA, _ := New(w)
-	netB, _ := New(w)
-	one, err := newReplicated(netA, Config{Batch: 4, Input: in, ClassWeights: cw}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	two, err := newReplicated(netB, Config{Batch: 8, Input: in, ClassWeights: cw}, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	images := randImages(9, 4, in)
-	labels := []int{0, 1, 2, 3}
-	for step := range 3 {
-		l1, c1, err := one.step(images, labels)
+	for b.Loop() {
+		cfg := FitConfig{Train: ex, Input: nn.Dims{Height: 64, Width: 64}, Batch: 16, Epochs: 2, Seed: 1, Augment: DefaultAugment}
+		res, err := Fit(context.Background(), cfg)
 		if err != nil {
-			t.Fatal(err)
+			b.Fatal(err)
 		}
-		l2, c2, err := two.step(append(slices.Clone(images), images...), append(slices.Clone(labels), labels...))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if math.Abs(l1-l2) > 1e-5 || c2 != 2*c1 {
-			t.Fatalf("step %d: loss %.6f vs %.6f, correct %d vs %d", step, l1, l2, c1, c2)
-		}
-	}
-	wa, _ := netA.Weights()
-	wb, _ := netB.Weights()
-	worst, where := 0.0, ""
-	for _, p := range nn.Params() {
-		a, b := wa.Tensor(p.Name), wb.Tensor(p.Name)
-		for i := range a {
-			if d := math.Abs(float64(a[i] - b[i])); d > worst {
-				worst, where = d, p.Name
-			}
-		}
-	}
-	if worst > 1e-4 {
-		t.Errorf("after 3 steps the weights differ by %g (%s)", worst, where)
-	}
-	if DefaultReplicas(16, 2) != 2 || DefaultReplicas(4, 2) != 1 || DefaultReplicas(12, 8) != 3 || DefaultReplicas(15, 2) != 1 {
-		t.Errorf("DefaultReplicas: %d %d %d %d", DefaultReplicas(16, 2), DefaultReplicas(4, 2), DefaultReplicas(12, 8), DefaultReplicas(15, 2))
-	}
-}
-
-func TestFitReplicas(t *testing.T) {
-	cfg := tinyConfig(t, tinyDataset(t, 4), 2)
-	cfg.Batch, cfg.Replicas = 8, 2
-	res, err := Fit(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.History) != 2 || !(res.History[1].Loss < res.History[0].Loss) {
-		t.Errorf("history %+v", res.History)
-	}
-	cfg.Replicas = 3
-	if _, err := Fit(context.Background(), cfg); err == nil {
-		t.Error("3 replicas for a batch of 8: no error")
+		b.ReportMetric(res.History[1].ImagesPerSecond, "images/s")
 	}
 }
 

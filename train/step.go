@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sync"
 	"time"
 
 	G "gorgonia.org/gorgonia"
@@ -14,7 +13,7 @@ import (
 )
 
 // This file holds the training step: a Trainer's forward, backward and Adam
-// update on one batch, and its data-parallel form over several graphs.
+// update on one batch. Its ops split their work across the cores.
 
 // Config sets up a Trainer.
 type Config struct {
@@ -48,6 +47,7 @@ type Trainer struct {
 	target  []float32
 	warm    bool // cfg.WarmStartMoving
 	updates int  // moving-statistics updates made so far
+	right   int  // images of the last run whose logits put the true class on top
 }
 
 // NewTrainer builds the training graph for net. It shares net's values.
@@ -195,6 +195,7 @@ func (t *Trainer) run(images []float32, labels []int) (float64, error) {
 	if err := gr.exec(); err != nil {
 		return 0, fmt.Errorf("train: step: %w", err)
 	}
+	t.right = correct(gr, labels)
 	var loss float64
 	switch v := gr.loss.Value().Data().(type) {
 	case float32:
@@ -252,186 +253,6 @@ func correct(gr *graph, labels []int) int {
 		}
 	}
 	return right
-}
-
-// replicated is a data-parallel training step: each of its graphs (the
-// Trainer's and copies built over the same Net values) runs forward and
-// backward on its share of the batch on its own goroutine; the gradients
-// are summed into the Trainer's graph, which takes one Adam step for the
-// whole batch. The loss is the whole batch's (Σ w·CE / N). Batch
-// normalization normalises each share with its own statistics (as Keras does
-// per replica on several devices); the moving statistics follow the whole
-// batch's mean and variance, combined exactly from the shares'.
-type replicated struct {
-	t       *Trainer
-	graphs  []*graph // graphs[0] is t.gr
-	nets    []*Net   // the Net each graph is built over; nets[0] is t's
-	per     int      // images per graph
-	targets [][]float32
-}
-
-// newReplicated builds k graphs of batch/k images each; k must divide batch.
-func newReplicated(net *Net, cfg Config, k int) (*replicated, error) {
-	if k < 1 || cfg.Batch%k != 0 {
-		return nil, fmt.Errorf("train: %d replicas do not divide batch %d", k, cfg.Batch)
-	}
-	total := cfg.Batch
-	cfg.Batch = total / k
-	t, err := NewTrainer(net, cfg)
-	if err != nil {
-		return nil, err
-	}
-	r := &replicated{t: t, graphs: []*graph{t.gr}, nets: []*Net{net}, per: cfg.Batch}
-	// Each replica needs parameter tensors of its own: gorgonia transposes
-	// operands in place (and back) inside matrix products, so two graphs
-	// running at once must not share one.
-	for range k - 1 {
-		w, err := net.Weights()
-		if err != nil {
-			return nil, err
-		}
-		rn, err := New(w)
-		if err != nil {
-			return nil, err
-		}
-		gr, err := build(rn, cfg.Batch, cfg.Input, training, tensor.Float32)
-		if err != nil {
-			return nil, err
-		}
-		r.graphs = append(r.graphs, gr)
-		r.nets = append(r.nets, rn)
-	}
-	for range k {
-		r.targets = append(r.targets, make([]float32, cfg.Batch*nn.NumClasses))
-	}
-	return r, nil
-}
-
-// DefaultReplicas is how many graphs train in parallel when
-// FitConfig.Replicas is 0: the most, up to workers, that divide the batch and
-// leave each at least 4 images (fewer makes batch statistics too noisy).
-func DefaultReplicas(batch, workers int) int {
-	for k := min(workers, batch/4); k > 1; k-- {
-		if batch%k == 0 {
-			return k
-		}
-	}
-	return 1
-}
-
-// step trains on one batch and returns its loss and how many images the
-// network classified correctly before the update.
-func (r *replicated) step(images []float32, labels []int) (loss float64, right int, err error) {
-	if len(r.graphs) == 1 {
-		loss, err := r.t.Step(images, labels)
-		if err != nil {
-			return loss, 0, err
-		}
-		return loss, correct(r.t.gr, labels), nil
-	}
-	total := r.per * len(r.graphs)
-	if len(labels) != total {
-		return 0, 0, fmt.Errorf("train: %d labels, want %d", len(labels), total)
-	}
-	in := r.t.gr.in
-	size := in.Height * in.Width * 3
-	for g, gr := range r.graphs {
-		tg := r.targets[g]
-		clear(tg)
-		for i, c := range labels[g*r.per : (g+1)*r.per] {
-			if c < 0 || c >= nn.NumClasses {
-				return 0, 0, fmt.Errorf("train: label %d of image %d is not a class index", c, g*r.per+i)
-			}
-			tg[i*nn.NumClasses+c] = r.t.cw[c] / float32(total)
-		}
-		if err := gr.setInput(images[g*r.per*size : (g+1)*r.per*size]); err != nil {
-			return 0, 0, err
-		}
-		if err := G.Let(gr.target, tensor.New(tensor.WithShape(r.per, nn.NumClasses), tensor.WithBacking(tg))); err != nil {
-			return 0, 0, fmt.Errorf("train: %w", err)
-		}
-		if err := gr.zeroGrads(); err != nil {
-			return 0, 0, err
-		}
-	}
-	errs := make([]error, len(r.graphs))
-	var wg sync.WaitGroup
-	for g, gr := range r.graphs {
-		wg.Go(func() { errs[g] = gr.exec() })
-	}
-	wg.Wait()
-	defer func() {
-		for _, gr := range r.graphs {
-			gr.vm.Reset()
-		}
-	}()
-	for g, e := range errs {
-		if e != nil {
-			return 0, 0, fmt.Errorf("train: step (replica %d): %w", g, e)
-		}
-	}
-	for g, gr := range r.graphs {
-		loss += float64(gr.loss.Value().Data().(float32))
-		right += correct(gr, labels[g*r.per:(g+1)*r.per])
-	}
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return loss, right, fmt.Errorf("train: loss is %g; weights not updated", loss)
-	}
-	// Sum the gradients into the first graph's.
-	for j, nd := range r.graphs[0].order {
-		g0, err := gradData(nd)
-		if err != nil {
-			return loss, right, err
-		}
-		for _, gr := range r.graphs[1:] {
-			gj, err := gradData(gr.order[j])
-			if err != nil {
-				return loss, right, err
-			}
-			for i, v := range gj {
-				g0[i] += v
-			}
-		}
-	}
-	if err := r.t.solver.Step(G.NodesToValueGrads(r.graphs[0].order)); err != nil {
-		return loss, right, fmt.Errorf("train: adam: %w", err)
-	}
-	// Whole-batch statistics from equal shares: the mean of the means, and
-	// the mean of the variances plus the variance of the means.
-	momentum := r.t.nextMomentum()
-	for s, st := range r.graphs[0].stats {
-		mean := slices.Clone(st.mean.Data().([]float32))
-		variance := slices.Clone(st.variance.Data().([]float32))
-		k := float32(len(r.graphs))
-		for _, gr := range r.graphs[1:] {
-			m, v := gr.stats[s].mean.Data().([]float32), gr.stats[s].variance.Data().([]float32)
-			for i := range mean {
-				mean[i] += m[i]
-				variance[i] += v[i]
-			}
-		}
-		for i := range mean {
-			mean[i] /= k
-			variance[i] /= k
-		}
-		for _, gr := range r.graphs {
-			m := gr.stats[s].mean.Data().([]float32)
-			for i := range mean {
-				d := m[i] - mean[i]
-				variance[i] += d * d / k
-			}
-		}
-		updateMoving(r.t.net.values[st.name+"/moving_mean"], tensor.New(tensor.WithShape(1, len(mean)), tensor.WithBacking(mean)), momentum)
-		updateMoving(r.t.net.values[st.name+"/moving_variance"], tensor.New(tensor.WithShape(1, len(variance)), tensor.WithBacking(variance)), momentum)
-	}
-	// The replicas take the updated values.
-	for name, v := range r.nets[0].values {
-		src := v.Data().([]float32)
-		for _, rn := range r.nets[1:] {
-			copy(rn.values[name].Data().([]float32), src)
-		}
-	}
-	return loss, right, nil
 }
 
 // gradData returns a parameter node's gradient values.

@@ -83,7 +83,7 @@ def main(argv=None):
     loss64 = loss_fn(model64, x.double(), labels, cw.double())
     loss64.backward()
     params64 = dict(model64.named_parameters())
-    grads64 = {kname: convert.torch_to_keras_tensor(params64[tname].grad, perm) for tname, kname, perm, trainable in convert.tensor_map() if trainable}
+    grads64 = {kname: convert.torch_to_keras_tensor(params64[tname].grad, perm, dtype=torch.float64) for tname, kname, perm, trainable in convert.tensor_map() if trainable}
     safetensors_io.save(args.grads64, grads64, {"loss": repr(loss64.item())})
     del model64, params64, grads64
 

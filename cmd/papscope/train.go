@@ -37,7 +37,6 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	patience := fs.Int("patience", 5, "stop after this many epochs without a better validation score (0: never)")
 	split := fs.String("split", "0.7,0.15,0.15", "train,validation,test fractions")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "goroutines decoding, augmenting and validating")
-	replicas := fs.Int("replicas", 0, "copies of the training graph run in parallel on shares of each batch (must divide -batch; 0: one per core, at least 4 images each)")
 	noAugment := fs.Bool("no-augment", false, "train without flips, rotations and colour jitter")
 	quality := fs.Int("jpeg-quality", shortcut.Default.JPEGQuality, "re-encode every image at this JPEG quality before use, every class alike (0: use the files as they are)")
 	crop := fs.Float64("crop", shortcut.Default.Crop, "keep this share of each side, centred, every class alike; recorded in the weights so inference crops alike (0 or 1: whole image)")
@@ -54,8 +53,6 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: -o OUT.safetensors is required", errUsage)
 	case fs.NArg() > 0:
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
-	case *replicas < 0:
-		return fmt.Errorf("%w: -replicas must be ≥ 0", errUsage)
 	case *epochs < 1, *batch < 1, *workers < 1:
 		return fmt.Errorf("%w: -epochs, -batch and -workers must be at least 1", errUsage)
 	case !(*lr > 0):
@@ -135,7 +132,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		Train: examples(trainSet), Val: examples(valSet), Input: in, Batch: *batch, Epochs: *epochs,
 		LearnRate: *lr, Seed: *seed, Patience: *patience, Augment: train.DefaultAugment,
 		Treatment: shortcut.Treatment{JPEGQuality: *quality, Crop: *crop},
-		Init:      init, Resume: resumed, Checkpoint: *ckpt, Workers: *workers, Replicas: *replicas,
+		Init:      init, Resume: resumed, Checkpoint: *ckpt, Workers: *workers,
 		Notes:       map[string]string{"split": *split, "groups": *groups},
 		Recalibrate: *recalibrate,
 	}
@@ -149,12 +146,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	cfg.Progress = bar.update
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if *replicas == 0 {
-		*replicas = train.DefaultReplicas(*batch, *workers)
-	}
-	cfg.Replicas = *replicas
-	fmt.Fprintf(stderr, "training at %dx%d, batch %d on %d graph %s, Adam lr %g, up to %d epochs, images %s (checkpoint %s)\n",
-		in.Width, in.Height, *batch, *replicas, map[bool]string{true: "replica", false: "replicas"}[*replicas == 1], *lr, *epochs, cfg.Treatment, *ckpt)
+	fmt.Fprintf(stderr, "training at %dx%d, batch %d, Adam lr %g, up to %d epochs, images %s (checkpoint %s)\n",
+		in.Width, in.Height, *batch, *lr, *epochs, cfg.Treatment, *ckpt)
 	res, err := train.Run(ctx, train.Recipe{FitConfig: cfg, Test: examples(testSet),
 		Data: fmt.Sprintf("%s: %d images (%s); split train %d / validation %d / test %d, %s, seed %d",
 			*data, len(d.Items), counts, len(trainSet), len(valSet), len(testSet), grouping, *seed)})

@@ -174,7 +174,6 @@ func TestTrainBadInput(t *testing.T) {
 		{[]string{"-data", data, "-o", out, "-split", "0.5,0.5"}, true, "three"},
 		{[]string{"-data", data, "-o", out, "-split", "0.5,0.5,0.5"}, true, "sums"},
 		{[]string{"-data", data, "-o", out, "-batch", "0"}, true, "-batch"},
-		{[]string{"-data", data, "-o", out, "-batch", "4", "-replicas", "3"}, false, "divisor"},
 		{[]string{"-data", filepath.Join(data, "nope"), "-o", out}, false, "does not exist"},
 		{[]string{"-data", noSCC, "-o", out}, false, "SCC"},
 		{[]string{"-data", data, "-o", out, "-resume", filepath.Join(data, "HSIL", "img00.png")}, false, "checkpoint"},
