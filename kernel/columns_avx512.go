@@ -91,41 +91,43 @@ func gradSumsSIMD(sumDy, sumDyXc []float64, dy, x, mean []float32, c, lo, hi int
 	return true
 }
 
-// affineSIMD is Affine's loop over rows lo…hi.
+// affineSIMD is Affine's loop over rows lo…hi, a row at a time (a pass down
+// each 16-column strip would stream the matrix once per strip).
 func affineSIMD(y, x, scale, shift []float32, c, lo, hi int, relu bool) bool {
 	if !simdColumns(c) {
 		return false
 	}
-	for j := 0; j < c; j += 16 {
-		sc := archsimd.LoadFloat32x16((*[16]float32)(scale[j : j+16]))
-		sh := archsimd.LoadFloat32x16((*[16]float32)(shift[j : j+16]))
-		for r := lo; r < hi; r++ {
-			i := r*c + j
-			load16(x, i, relu).MulAdd(sc, sh).Store((*[16]float32)(y[i : i+16]))
+	scale, shift = scale[:c], shift[:c]
+	for r := lo; r < hi; r++ {
+		xr, yr := x[r*c:(r+1)*c], y[r*c:(r+1)*c]
+		for j := 0; j < c; j += 16 {
+			sc := archsimd.LoadFloat32x16((*[16]float32)(scale[j : j+16]))
+			sh := archsimd.LoadFloat32x16((*[16]float32)(shift[j : j+16]))
+			load16(xr, j, relu).MulAdd(sc, sh).Store((*[16]float32)(yr[j : j+16]))
 		}
 	}
 	return true
 }
 
-// affine2SIMD is Affine2's loop over rows lo…hi.
+// affine2SIMD is Affine2's loop over rows lo…hi, a row at a time.
 func affine2SIMD(dst, dy, x, a, b, shift []float32, c, lo, hi int, relu bool) bool {
 	if !simdColumns(c) {
 		return false
 	}
 	var zero archsimd.Float32x16
-	for j := 0; j < c; j += 16 {
-		va := archsimd.LoadFloat32x16((*[16]float32)(a[j : j+16]))
-		vb := archsimd.LoadFloat32x16((*[16]float32)(b[j : j+16]))
-		vs := archsimd.LoadFloat32x16((*[16]float32)(shift[j : j+16]))
-		for r := lo; r < hi; r++ {
-			i := r*c + j
-			xv := archsimd.LoadFloat32x16((*[16]float32)(x[i : i+16]))
-			d := archsimd.LoadFloat32x16((*[16]float32)(dy[i : i+16]))
-			v := d.MulAdd(va, xv.MulAdd(vb, vs))
+	a, b, shift = a[:c], b[:c], shift[:c]
+	for r := lo; r < hi; r++ {
+		xr, dr, or := x[r*c:(r+1)*c], dy[r*c:(r+1)*c], dst[r*c:(r+1)*c]
+		for j := 0; j < c; j += 16 {
+			va := archsimd.LoadFloat32x16((*[16]float32)(a[j : j+16]))
+			vb := archsimd.LoadFloat32x16((*[16]float32)(b[j : j+16]))
+			vs := archsimd.LoadFloat32x16((*[16]float32)(shift[j : j+16]))
+			xv := archsimd.LoadFloat32x16((*[16]float32)(xr[j : j+16]))
+			v := archsimd.LoadFloat32x16((*[16]float32)(dr[j : j+16])).MulAdd(va, xv.MulAdd(vb, vs))
 			if relu {
 				v = v.Masked(xv.Greater(zero))
 			}
-			v.Store((*[16]float32)(dst[i : i+16]))
+			v.Store((*[16]float32)(or[j : j+16]))
 		}
 	}
 	return true
