@@ -131,6 +131,9 @@ const tnBlock = 64
 // of a is transposed into a k×tnBlock matrix and multiplied by the block of b
 // with Gemm's kernel, accumulating.
 func gemmTNRows[T Float](part, a, b []T, m, k, n int) {
+	if p, ok := any(part).([]float32); ok && gemmTNSIMD(p, any(a).([]float32), any(b).([]float32), m, k, n) {
+		return
+	}
 	at := make([]T, k*tnBlock)
 	acc := &Epilogue[T]{Accumulate: true}
 	for r0 := 0; r0 < m; r0 += tnBlock {

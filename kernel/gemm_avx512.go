@@ -117,6 +117,60 @@ func gemmUnfused(dst, a, b []float32, m, k, n int, ep *Epilogue[float32]) {
 	}
 }
 
+// tnSIMDBlock is how many rows gemmTNSIMD sums at a time: a block of both
+// operands (k and n ≤ 256 columns) stays in the core's L2 cache while every
+// tile of the output passes over it.
+const tnSIMDBlock = 256
+
+// gemmTNSIMD adds a[m×k]ᵀ·b[m×n] to part (k×n) with AVX-512 when the CPU has
+// it, k is a multiple of 4 and n of 32, and reports whether it did. It reads
+// a as it lies: a 4×32 tile of part (rows kk…kk+3) sums, over the rows r of a
+// block, a[r][kk+i] broadcast times 32 values of b's row r, eight fused
+// multiply-adds per two loads and four broadcasts, as gemmSIMD's tile does.
+func gemmTNSIMD(part, a, b []float32, m, k, n int) bool {
+	if !archsimd.X86.AVX512() || k%4 != 0 || n%32 != 0 {
+		return false
+	}
+	a, b, part = a[:m*k], b[:m*n], part[:k*n]
+	for r0 := 0; r0 < m; r0 += tnSIMDBlock {
+		r1 := min(m, r0+tnSIMDBlock)
+		for kk := 0; kk < k; kk += 4 {
+			for j := 0; j < n; j += 32 {
+				var c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float32x16
+				for r := r0; r < r1; r++ {
+					ar := a[r*k+kk : r*k+kk+4]
+					row := b[r*n+j : r*n+j+32]
+					b0 := archsimd.LoadFloat32x16((*[16]float32)(row[:16]))
+					b1 := archsimd.LoadFloat32x16((*[16]float32)(row[16:32]))
+					x := archsimd.BroadcastFloat32x16(ar[0])
+					c00, c01 = x.MulAdd(b0, c00), x.MulAdd(b1, c01)
+					x = archsimd.BroadcastFloat32x16(ar[1])
+					c10, c11 = x.MulAdd(b0, c10), x.MulAdd(b1, c11)
+					x = archsimd.BroadcastFloat32x16(ar[2])
+					c20, c21 = x.MulAdd(b0, c20), x.MulAdd(b1, c21)
+					x = archsimd.BroadcastFloat32x16(ar[3])
+					c30, c31 = x.MulAdd(b0, c30), x.MulAdd(b1, c31)
+				}
+				addStore16(part[kk*n+j:], c00)
+				addStore16(part[kk*n+j+16:], c01)
+				addStore16(part[(kk+1)*n+j:], c10)
+				addStore16(part[(kk+1)*n+j+16:], c11)
+				addStore16(part[(kk+2)*n+j:], c20)
+				addStore16(part[(kk+2)*n+j+16:], c21)
+				addStore16(part[(kk+3)*n+j:], c30)
+				addStore16(part[(kk+3)*n+j+16:], c31)
+			}
+		}
+	}
+	return true
+}
+
+// addStore16 adds v to the 16 values at dst.
+func addStore16(dst []float32, v archsimd.Float32x16) {
+	d := (*[16]float32)(dst[:16])
+	v.Add(archsimd.LoadFloat32x16(d)).Store(d)
+}
+
 // SIMD reports whether Gemm runs AVX-512 micro-kernels in this build on
 // this CPU (for outputs of a multiple of 16 columns).
 func SIMD() bool { return archsimd.X86.AVX512() }

@@ -13,6 +13,9 @@ func SIMD() bool { return false }
 // GOEXPERIMENT=simd on amd64 for one.
 func gemmSIMD(dst, a, b []float32, m, k, n int, ep *Epilogue[float32]) bool { return false }
 
+// gemmTNSIMD reports that there is no SIMD form in this build.
+func gemmTNSIMD(part, a, b []float32, m, k, n int) bool { return false }
+
 // mulAddSIMD reports that there is no SIMD form in this build.
 func mulAddSIMD(dst, a, b []float32) bool { return false }
 
