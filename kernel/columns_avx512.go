@@ -123,7 +123,7 @@ func affine2SIMD(dst, dy, x, a, b, shift []float32, c, lo, hi int, relu bool) bo
 			vb := archsimd.LoadFloat32x16((*[16]float32)(b[j : j+16]))
 			vs := archsimd.LoadFloat32x16((*[16]float32)(shift[j : j+16]))
 			xv := archsimd.LoadFloat32x16((*[16]float32)(xr[j : j+16]))
-			v := archsimd.LoadFloat32x16((*[16]float32)(dr[j : j+16])).MulAdd(va, xv.MulAdd(vb, vs))
+			v := archsimd.LoadFloat32x16((*[16]float32)(dr[j:j+16])).MulAdd(va, xv.MulAdd(vb, vs))
 			if relu {
 				v = v.Masked(xv.Greater(zero))
 			}

@@ -21,6 +21,9 @@ func Depthwise3x3[T Float](y, x, k []T, g Geom, workers int) {
 	checkLen("Depthwise3x3 k", len(k), 9*g.C)
 	c := g.C
 	Rows(g.N*g.H, workers, depthwiseMinRows, func(lo, hi int) {
+		if yf, ok := any(y).([]float32); ok && depthwiseSIMD(yf, any(x).([]float32), any(k).([]float32), g, lo, hi) {
+			return
+		}
 		for r := lo; r < hi; r++ {
 			clear(y[r*g.W*c : (r+1)*g.W*c])
 			forTaps(g, r, func(p, q, t int) { MulAdd(y[p*c:(p+1)*c], x[q*c:(q+1)*c], k[t*c:(t+1)*c]) })
@@ -46,6 +49,9 @@ func Depthwise3x3GradKernel[T Float](dk, x, dy []T, g Geom, workers int) {
 	checkLen("Depthwise3x3GradKernel dk", len(dk), 9*g.C)
 	c := g.C
 	parts := Reduce(g.N*g.H, workers, depthwiseMinRows, 9*c, func(part []T, lo, hi int) {
+		if pf, ok := any(part).([]float32); ok && depthwiseGradKernelSIMD(pf, any(x).([]float32), any(dy).([]float32), g, lo, hi) {
+			return
+		}
 		for r := lo; r < hi; r++ {
 			forTaps(g, r, func(p, q, t int) { MulAdd(part[t*c:(t+1)*c], x[q*c:(q+1)*c], dy[p*c:(p+1)*c]) })
 		}

@@ -28,7 +28,7 @@ func naiveDepthwise(x, k []float64, g Geom) []float64 {
 	return y
 }
 
-var depthwiseGeoms = []Geom{{2, 5, 7, 16}, {1, 1, 1, 3}, {3, 9, 4, 128}, {1, 12, 12, 64}, {2, 2, 3, 5}}
+var depthwiseGeoms = []Geom{{2, 5, 7, 16}, {1, 1, 1, 3}, {3, 9, 4, 128}, {1, 12, 12, 64}, {2, 2, 3, 5}, {1, 4, 3, 80}, {1, 1, 2, 64}}
 
 func TestDepthwise3x3(t *testing.T) {
 	for _, g := range depthwiseGeoms {

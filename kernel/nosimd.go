@@ -29,3 +29,9 @@ func reluGradSIMD(g, y, dy []float32) bool                                      
 func gradSumsSIMD(sumDy, sumDyXc []float64, dy, x, mean []float32, c, lo, hi int, relu bool) bool {
 	return false
 }
+
+// depthwiseSIMD reports that there is no SIMD form in this build.
+func depthwiseSIMD(y, x, k []float32, g Geom, lo, hi int) bool { return false }
+
+// depthwiseGradKernelSIMD reports that there is no SIMD form in this build.
+func depthwiseGradKernelSIMD(part, x, dy []float32, g Geom, lo, hi int) bool { return false }
