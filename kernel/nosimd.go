@@ -35,3 +35,9 @@ func depthwiseSIMD(y, x, k []float32, g Geom, lo, hi int) bool { return false }
 
 // depthwiseGradKernelSIMD reports that there is no SIMD form in this build.
 func depthwiseGradKernelSIMD(part, x, dy []float32, g Geom, lo, hi int) bool { return false }
+
+// maxPoolSIMD reports that there is no SIMD form in this build.
+func maxPoolSIMD(y, x []float32, g Geom, lo, hi int) bool { return false }
+
+// maxPoolGradSIMD reports that there is no SIMD form in this build.
+func maxPoolGradSIMD(dx, x, y, dy []float32, g Geom, lo, hi int) bool { return false }

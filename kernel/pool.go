@@ -11,6 +11,9 @@ func MaxPool3x3s2[T Float](y, x []T, g Geom, workers int) {
 	checkLen("MaxPool3x3s2 y", len(y), o.Size())
 	c := g.C
 	Rows(o.N*o.H, workers, depthwiseMinRows, func(lo, hi int) {
+		if yf, ok := any(y).([]float32); ok && maxPoolSIMD(yf, any(x).([]float32), g, lo, hi) {
+			return
+		}
 		for r := lo; r < hi; r++ {
 			b, oy := r/o.H, r%o.H
 			for ox := range o.W {
@@ -44,6 +47,9 @@ func MaxPool3x3s2Grad[T Float](dx, x, y, dy []T, g Geom, workers int) {
 	c := g.C
 	Rows(g.N, workers, 1, func(lo, hi int) {
 		clear(dx[lo*g.H*g.W*c : hi*g.H*g.W*c])
+		if df, ok := any(dx).([]float32); ok && maxPoolGradSIMD(df, any(x).([]float32), any(y).([]float32), any(dy).([]float32), g, lo, hi) {
+			return
+		}
 		for b := lo; b < hi; b++ {
 			for oy := range o.H {
 				for ox := range o.W {
