@@ -23,6 +23,23 @@ func gemmSIMD(dst, a, b []float32, m, k, n int, ep *Epilogue[float32]) bool {
 	}
 	b = b[:k*n]
 	i := 0
+	// 8×32 tiles in assembly where they fit (tile8x32 uses all 32 vector
+	// registers and broadcasts from memory; Go's register allocator gives
+	// SIMD code 15, which caps the Go tiles below at 4×32).
+	if n%32 == 0 {
+		var tile [256]float32
+		for ; i+8 <= m; i += 8 {
+			for j := 0; j < n; j += 32 {
+				_ = a[(i+7)*k+k-1] // the rows tile8x32 reads
+				tile8x32(&a[i*k], uintptr(4*k), 4, &b[j], uintptr(4*n), k, &tile)
+				for r := range 8 {
+					t := tile[32*r : 32*r+32]
+					store16(dst[(i+r)*n+j:], archsimd.LoadFloat32x16((*[16]float32)(t[:16])), ep, j)
+					store16(dst[(i+r)*n+j+16:], archsimd.LoadFloat32x16((*[16]float32)(t[16:32])), ep, j+16)
+				}
+			}
+		}
+	}
 	for ; i+4 <= m; i += 4 {
 		a0, a1, a2, a3 := a[i*k:(i+1)*k], a[(i+1)*k:(i+2)*k], a[(i+2)*k:(i+3)*k], a[(i+3)*k:(i+4)*k]
 		j := 0
@@ -132,9 +149,23 @@ func gemmTNSIMD(part, a, b []float32, m, k, n int) bool {
 		return false
 	}
 	a, b, part = a[:m*k], b[:m*n], part[:k*n]
+	var tile [256]float32
 	for r0 := 0; r0 < m; r0 += tnSIMDBlock {
 		r1 := min(m, r0+tnSIMDBlock)
-		for kk := 0; kk < k; kk += 4 {
+		kk := 0
+		// Eight rows of part at a time in assembly: A(i, d) = a[r0+d][kk+i].
+		for ; kk+8 <= k; kk += 8 {
+			for j := 0; j < n; j += 32 {
+				_, _ = a[(r1-1)*k+kk+7], b[(r1-1)*n+j+31] // what tile8x32 reads
+				tile8x32(&a[r0*k+kk], 4, uintptr(4*k), &b[r0*n+j], uintptr(4*n), r1-r0, &tile)
+				for i := range 8 {
+					t := tile[32*i : 32*i+32]
+					addStore16(part[(kk+i)*n+j:], archsimd.LoadFloat32x16((*[16]float32)(t[:16])))
+					addStore16(part[(kk+i)*n+j+16:], archsimd.LoadFloat32x16((*[16]float32)(t[16:32])))
+				}
+			}
+		}
+		for ; kk < k; kk += 4 {
 			for j := 0; j < n; j += 32 {
 				var c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float32x16
 				for r := r0; r < r1; r++ {
@@ -174,6 +205,11 @@ func addStore16(dst []float32, v archsimd.Float32x16) {
 // SIMD reports whether Gemm runs AVX-512 micro-kernels in this build on
 // this CPU (for outputs of a multiple of 16 columns).
 func SIMD() bool { return archsimd.X86.AVX512() }
+
+// tile8x32 computes an 8×32 tile of a matrix product (gemm_amd64.s).
+//
+//go:noescape
+func tile8x32(a *float32, rowStride, depthStride uintptr, b *float32, ldb uintptr, k int, tile *[256]float32)
 
 // store16 applies the epilogue to 16 accumulated values of columns j… and
 // stores them at dst.

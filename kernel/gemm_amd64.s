@@ -1,0 +1,92 @@
+//go:build goexperiment.simd && amd64
+
+#include "textflag.h"
+
+// func tile8x32(a *float32, rowStride, depthStride uintptr, b *float32, ldb uintptr, k int, tile *[256]float32)
+//
+// tile[r*32+j] = Σ_{d<k} A(r, d) · B(d, j) for r < 8, j < 32, where
+// A(r, d) is the float32 at a + r·rowStride + d·depthStride (bytes) and
+// B(d, j) the one at b + d·ldb + 4j. Sixteen accumulators (Z0–Z15); per
+// step of d two loads of B (Z16, Z17), eight broadcasts from memory (a load
+// each, no shuffle) and sixteen fused multiply-adds. k must be at least 1.
+TEXT ·tile8x32(SB), NOSPLIT, $0-56
+	MOVQ a+0(FP), SI
+	MOVQ rowStride+8(FP), DX
+	MOVQ depthStride+16(FP), CX
+	MOVQ b+24(FP), BX
+	MOVQ ldb+32(FP), R12
+	MOVQ k+40(FP), R13
+	MOVQ tile+48(FP), DI
+
+	LEAQ (DX)(DX*2), R8  // 3·rowStride
+	LEAQ (DX)(DX*4), R9  // 5·rowStride
+	LEAQ (R8)(R8*1), R10 // 6·rowStride
+	LEAQ (R10)(DX*1), R11 // 7·rowStride
+
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+loop:
+	VMOVUPS (BX), Z16
+	VMOVUPS 64(BX), Z17
+	VBROADCASTSS (SI), Z18
+	VBROADCASTSS (SI)(DX*1), Z19
+	VFMADD231PS Z16, Z18, Z0
+	VFMADD231PS Z17, Z18, Z1
+	VFMADD231PS Z16, Z19, Z2
+	VFMADD231PS Z17, Z19, Z3
+	VBROADCASTSS (SI)(DX*2), Z20
+	VBROADCASTSS (SI)(R8*1), Z21
+	VFMADD231PS Z16, Z20, Z4
+	VFMADD231PS Z17, Z20, Z5
+	VFMADD231PS Z16, Z21, Z6
+	VFMADD231PS Z17, Z21, Z7
+	VBROADCASTSS (SI)(DX*4), Z22
+	VBROADCASTSS (SI)(R9*1), Z23
+	VFMADD231PS Z16, Z22, Z8
+	VFMADD231PS Z17, Z22, Z9
+	VFMADD231PS Z16, Z23, Z10
+	VFMADD231PS Z17, Z23, Z11
+	VBROADCASTSS (SI)(R10*1), Z24
+	VBROADCASTSS (SI)(R11*1), Z25
+	VFMADD231PS Z16, Z24, Z12
+	VFMADD231PS Z17, Z24, Z13
+	VFMADD231PS Z16, Z25, Z14
+	VFMADD231PS Z17, Z25, Z15
+	ADDQ CX, SI
+	ADDQ R12, BX
+	DECQ R13
+	JNZ  loop
+
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	VMOVUPS Z4, 256(DI)
+	VMOVUPS Z5, 320(DI)
+	VMOVUPS Z6, 384(DI)
+	VMOVUPS Z7, 448(DI)
+	VMOVUPS Z8, 512(DI)
+	VMOVUPS Z9, 576(DI)
+	VMOVUPS Z10, 640(DI)
+	VMOVUPS Z11, 704(DI)
+	VMOVUPS Z12, 768(DI)
+	VMOVUPS Z13, 832(DI)
+	VMOVUPS Z14, 896(DI)
+	VMOVUPS Z15, 960(DI)
+	VZEROUPPER
+	RET
