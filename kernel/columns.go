@@ -14,29 +14,20 @@ package kernel
 const elementMinRows = 1024
 
 // ColumnMoments writes each column's mean and biased variance (divided by
-// rows) over the rows of x̃ (x, or max(x, 0) when relu), in two passes for
-// accuracy.
+// rows) over the rows of x̃ (x, or max(x, 0) when relu), in one pass: the
+// sums of d = x̃ − s and d², s being the first row, so that the variance
+// E[d²] − E[d]² does not cancel away when the mean is large against it.
 func ColumnMoments[T Float](mean, variance []float64, x []T, rows, c int, relu bool, workers int) {
 	checkLen("ColumnMoments x", len(x), rows*c)
-	sums := sumColumns(rows, c, workers, func(part []float64, lo, hi int) {
-		if xf, ok := any(x).([]float32); ok && sumsSIMD(part, xf, c, lo, hi, relu) {
-			return
+	shift := make([]T, c)
+	copy(shift, x[:c])
+	if relu {
+		for j, v := range shift {
+			shift[j] = max(v, 0)
 		}
-		for r := lo; r < hi; r++ {
-			for j, v := range x[r*c : (r+1)*c] {
-				if relu {
-					v = max(v, 0)
-				}
-				part[j] += float64(v)
-			}
-		}
-	})
-	for j := range c {
-		mean[j] = sums[j] / float64(rows)
 	}
-	mean32 := narrow(mean)
-	squares := sumColumns(rows, c, workers, func(part []float64, lo, hi int) {
-		if xf, ok := any(x).([]float32); ok && squaresSIMD(part, xf, mean32, c, lo, hi, relu) {
+	parts := Reduce(rows, workers, elementMinRows, 2*c, func(part []float64, lo, hi int) {
+		if xf, ok := any(x).([]float32); ok && momentsSIMD(part[:c], part[c:], xf, any(shift).([]float32), c, lo, hi, relu) {
 			return
 		}
 		for r := lo; r < hi; r++ {
@@ -44,13 +35,20 @@ func ColumnMoments[T Float](mean, variance []float64, x []T, rows, c int, relu b
 				if relu {
 					v = max(v, 0)
 				}
-				d := float64(v) - mean[j]
-				part[j] += d * d
+				d := float64(v - shift[j])
+				part[j] += d
+				part[c+j] += d * d
 			}
 		}
 	})
+	for _, p := range parts[1:] {
+		addTo(parts[0], p)
+	}
+	n := float64(rows)
 	for j := range c {
-		variance[j] = squares[j] / float64(rows)
+		m := parts[0][j] / n
+		mean[j] = float64(shift[j]) + m
+		variance[j] = max(0, parts[0][c+j]/n-m*m)
 	}
 }
 
@@ -81,6 +79,12 @@ func ColumnGradSums[T Float](sumDy, sumDyXc []float64, dy, x []T, mean []float64
 	}
 	copy(sumDy, parts[0][:c])
 	copy(sumDyXc, parts[0][c:])
+	if _, ok := any(x).([]float32); ok && simdColumns(c) {
+		// The SIMD form centred on the float32 mean: Σdy·(x̃ − μ) = Σdy·(x̃ − μ₃₂) + (μ₃₂ − μ)·Σdy.
+		for j := range c {
+			sumDyXc[j] += (float64(mean32[j]) - mean[j]) * sumDy[j]
+		}
+	}
 }
 
 // ColumnSums writes each column's sum over the rows of x.
@@ -143,14 +147,20 @@ func Affine[T Float](y, x, scale, shift []T, rows, c int, relu bool, workers int
 
 // Affine2 writes dst = dy·a + x̃·b + shift per column, and with relu
 // x̃ = max(x, 0) and dst = 0 where x ≤ 0: batch normalization's input
-// gradient (through a fused ReLU) in one pass.
-func Affine2[T Float](dst, dy, x, a, b, shift []T, rows, c int, relu bool, workers int) {
+// gradient (through a fused ReLU) in one pass. When sums is not nil it also
+// writes each column's sum of dst there (the gradient of the bias of the
+// convolution before, which needs no pass of its own then).
+func Affine2[T Float](dst, dy, x, a, b, shift []T, rows, c int, relu bool, sums []float64, workers int) {
 	checkLen("Affine2 dy", len(dy), rows*c)
 	checkLen("Affine2 x", len(x), rows*c)
 	checkLen("Affine2 dst", len(dst), rows*c)
-	Rows(rows, workers, elementMinRows, func(lo, hi int) {
+	size := 0
+	if sums != nil {
+		size = c
+	}
+	parts := Reduce(rows, workers, elementMinRows, size, func(part []float64, lo, hi int) {
 		if df, ok := any(dst).([]float32); ok && affine2SIMD(df, any(dy).([]float32), any(x).([]float32),
-			any(a).([]float32), any(b).([]float32), any(shift).([]float32), c, lo, hi, relu) {
+			any(a).([]float32), any(b).([]float32), any(shift).([]float32), c, lo, hi, relu, part) {
 			return
 		}
 		for r := lo; r < hi; r++ {
@@ -163,8 +173,19 @@ func Affine2[T Float](dst, dy, x, a, b, shift []T, rows, c int, relu bool, worke
 					o[j] = d[j]*a[j] + v*b[j] + shift[j]
 				}
 			}
+			if sums != nil {
+				for j, v := range o {
+					part[j] += float64(v)
+				}
+			}
 		}
 	})
+	if sums != nil {
+		clear(sums[:c])
+		for _, p := range parts {
+			addTo(sums[:c], p)
+		}
+	}
 }
 
 // ReLUGrad writes g = dy where y > 0, else 0: the gradient through y = max(·, 0).

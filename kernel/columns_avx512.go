@@ -31,7 +31,7 @@ func addBlock(part []float64, v archsimd.Float32x16) {
 	}
 }
 
-// sumsSIMD is ColumnSums's (and ColumnMoments's first pass's) loop over rows lo…hi.
+// sumsSIMD is ColumnSums's loop over rows lo…hi.
 func sumsSIMD(part []float64, x []float32, c, lo, hi int, relu bool) bool {
 	if !simdColumns(c) {
 		return false
@@ -49,21 +49,24 @@ func sumsSIMD(part []float64, x []float32, c, lo, hi int, relu bool) bool {
 	return true
 }
 
-// squaresSIMD is ColumnMoments's second pass over rows lo…hi: Σ(x̃ − mean)².
-func squaresSIMD(part []float64, x, mean []float32, c, lo, hi int, relu bool) bool {
+// momentsSIMD is ColumnMoments's loop over rows lo…hi: Σd and Σd² of
+// d = x̃ − shift, into s1 and s2.
+func momentsSIMD(s1, s2 []float64, x, shift []float32, c, lo, hi int, relu bool) bool {
 	if !simdColumns(c) {
 		return false
 	}
 	for r0 := lo; r0 < hi; r0 += columnBlock {
 		r1 := min(hi, r0+columnBlock)
 		for j := 0; j < c; j += 16 {
-			mu := archsimd.LoadFloat32x16((*[16]float32)(mean[j : j+16]))
-			var acc archsimd.Float32x16
+			sh := archsimd.LoadFloat32x16((*[16]float32)(shift[j : j+16]))
+			var a1, a2 archsimd.Float32x16
 			for r := r0; r < r1; r++ {
-				d := load16(x, r*c+j, relu).Sub(mu)
-				acc = d.MulAdd(d, acc)
+				d := load16(x, r*c+j, relu).Sub(sh)
+				a1 = a1.Add(d)
+				a2 = d.MulAdd(d, a2)
 			}
-			addBlock(part[j:], acc)
+			addBlock(s1[j:], a1)
+			addBlock(s2[j:], a2)
 		}
 	}
 	return true
@@ -109,25 +112,45 @@ func affineSIMD(y, x, scale, shift []float32, c, lo, hi int, relu bool) bool {
 	return true
 }
 
-// affine2SIMD is Affine2's loop over rows lo…hi, a row at a time.
-func affine2SIMD(dst, dy, x, a, b, shift []float32, c, lo, hi int, relu bool) bool {
+// affine2SIMD is Affine2's loop over rows lo…hi, a row at a time; with
+// part (c values) not empty it adds each column's sum of dst to it, summing
+// blocks of columnBlock rows in float32 first.
+func affine2SIMD(dst, dy, x, a, b, shift []float32, c, lo, hi int, relu bool, part []float64) bool {
 	if !simdColumns(c) {
 		return false
 	}
 	var zero archsimd.Float32x16
 	a, b, shift = a[:c], b[:c], shift[:c]
-	for r := lo; r < hi; r++ {
-		xr, dr, or := x[r*c:(r+1)*c], dy[r*c:(r+1)*c], dst[r*c:(r+1)*c]
-		for j := 0; j < c; j += 16 {
-			va := archsimd.LoadFloat32x16((*[16]float32)(a[j : j+16]))
-			vb := archsimd.LoadFloat32x16((*[16]float32)(b[j : j+16]))
-			vs := archsimd.LoadFloat32x16((*[16]float32)(shift[j : j+16]))
-			xv := archsimd.LoadFloat32x16((*[16]float32)(xr[j : j+16]))
-			v := archsimd.LoadFloat32x16((*[16]float32)(dr[j:j+16])).MulAdd(va, xv.MulAdd(vb, vs))
-			if relu {
-				v = v.Masked(xv.Greater(zero))
+	sum := len(part) > 0
+	var blk []float32
+	if sum {
+		blk = make([]float32, c)
+	}
+	for r0 := lo; r0 < hi; r0 += columnBlock {
+		r1 := min(hi, r0+columnBlock)
+		for r := r0; r < r1; r++ {
+			xr, dr, or := x[r*c:(r+1)*c], dy[r*c:(r+1)*c], dst[r*c:(r+1)*c]
+			for j := 0; j < c; j += 16 {
+				va := archsimd.LoadFloat32x16((*[16]float32)(a[j : j+16]))
+				vb := archsimd.LoadFloat32x16((*[16]float32)(b[j : j+16]))
+				vs := archsimd.LoadFloat32x16((*[16]float32)(shift[j : j+16]))
+				xv := archsimd.LoadFloat32x16((*[16]float32)(xr[j : j+16]))
+				v := archsimd.LoadFloat32x16((*[16]float32)(dr[j:j+16])).MulAdd(va, xv.MulAdd(vb, vs))
+				if relu {
+					v = v.Masked(xv.Greater(zero))
+				}
+				v.Store((*[16]float32)(or[j : j+16]))
+				if sum {
+					s := (*[16]float32)(blk[j : j+16])
+					v.Add(archsimd.LoadFloat32x16(s)).Store(s)
+				}
 			}
-			v.Store((*[16]float32)(or[j : j+16]))
+		}
+		if sum {
+			for j, v := range blk {
+				part[j] += float64(v)
+			}
+			clear(blk)
 		}
 	}
 	return true

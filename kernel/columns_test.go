@@ -26,19 +26,21 @@ func TestColumnPasses(t *testing.T) {
 			for _, relu := range []bool{false, true} {
 				for _, workers := range []int{1, 2} {
 					t.Run(fmt.Sprintf("c%d/rows%d/relu=%v/workers%d", c, rows, relu, workers), func(t *testing.T) {
-						testColumnPasses(t, c, rows, relu, workers)
+						testColumnPasses(t, c, rows, relu, workers, 0.3)
 					})
 				}
 			}
 		}
 	}
+	// A mean 500 times the spread: the one-pass variance must not cancel away.
+	t.Run("large mean", func(t *testing.T) { testColumnPasses(t, 32, 3000, false, 2, 500) })
 }
 
-func testColumnPasses(t *testing.T, c, rows int, relu bool, workers int) {
+func testColumnPasses(t *testing.T, c, rows int, relu bool, workers int, offset float32) {
 	n := rows * c
 	x32, dy32 := randSlice[float32](1, n), randSlice[float32](2, n)
 	for i := range x32 {
-		x32[i] += 0.3 // a mean away from zero, as after a bias
+		x32[i] += offset // a mean away from zero, as after a bias
 	}
 	x, dy := to64(x32), to64(dy32)
 	xt := make([]float64, n) // x̃
@@ -99,8 +101,16 @@ func testColumnPasses(t *testing.T, c, rows int, relu bool, workers int) {
 	out := make([]float32, n)
 	Affine(out, x32, scale, shift, rows, c, relu, workers)
 	check("Affine", to64(out), affine)
-	Affine2(out, dy32, x32, a, b, shift, rows, c, relu, workers)
+	Affine2(out, dy32, x32, a, b, shift, rows, c, relu, nil, workers)
 	check("Affine2", to64(out), affine2)
+	out = make([]float32, n)
+	gotSums, wantSums := make([]float64, c), make([]float64, c)
+	Affine2(out, dy32, x32, a, b, shift, rows, c, relu, gotSums, workers)
+	check("Affine2 with sums", to64(out), affine2)
+	for i, v := range affine2 {
+		wantSums[i%c] += v
+	}
+	check("Affine2's column sums", gotSums, wantSums)
 	g := make([]float32, n)
 	ReLUGrad(g, x32, dy32, workers)
 	check("ReLUGrad", to64(g), relug)

@@ -21,11 +21,13 @@ func mulAddSIMD(dst, a, b []float32) bool { return false }
 
 // The column passes' SIMD forms report that there are none in this build.
 
-func sumsSIMD(part []float64, x []float32, c, lo, hi int, relu bool) bool          { return false }
-func squaresSIMD(part []float64, x, mean []float32, c, lo, hi int, relu bool) bool { return false }
-func affineSIMD(y, x, scale, shift []float32, c, lo, hi int, relu bool) bool       { return false }
-func affine2SIMD(dst, dy, x, a, b, shift []float32, c, lo, hi int, relu bool) bool { return false }
-func reluGradSIMD(g, y, dy []float32) bool                                         { return false }
+func sumsSIMD(part []float64, x []float32, c, lo, hi int, relu bool) bool             { return false }
+func momentsSIMD(s1, s2 []float64, x, shift []float32, c, lo, hi int, relu bool) bool { return false }
+func affineSIMD(y, x, scale, shift []float32, c, lo, hi int, relu bool) bool          { return false }
+func affine2SIMD(dst, dy, x, a, b, shift []float32, c, lo, hi int, relu bool, part []float64) bool {
+	return false
+}
+func reluGradSIMD(g, y, dy []float32) bool { return false }
 func gradSumsSIMD(sumDy, sumDyXc []float64, dy, x, mean []float32, c, lo, hi int, relu bool) bool {
 	return false
 }
@@ -41,3 +43,6 @@ func maxPoolSIMD(y, x []float32, g Geom, lo, hi int) bool { return false }
 
 // maxPoolGradSIMD reports that there is no SIMD form in this build.
 func maxPoolGradSIMD(dx, x, y, dy []float32, g Geom, lo, hi int) bool { return false }
+
+// simdColumns reports that the column passes have no SIMD form in this build.
+func simdColumns(c int) bool { return false }

@@ -149,6 +149,14 @@ func build(n *Net, batch int, in nn.Dims, m mode, dt tensor.Dtype) (gr *graph, e
 	var last string
 	arch := nn.Architecture()
 	reluInto := fusedReLUs(arch)
+	bnStates := map[string]*bnState{} // of the batch norms a conv's ReLU is fused into
+	fuse := func(o *op) *op {
+		if bn := reluInto[o.layer]; bn != "" {
+			o.nextBN = &bnState{wantDx: true}
+			bnStates[bn] = o.nextBN
+		}
+		return o
+	}
 	for _, l := range arch {
 		var a act
 		var src act
@@ -163,17 +171,17 @@ func build(n *Net, batch int, in nn.Dims, m mode, dt tensor.Dtype) (gr *graph, e
 			if l.KernelSize != 3 || l.Stride != 2 || l.SamePad || l.InChannels != 3 || l.Activation != nn.ReLU {
 				return nil, fmt.Errorf("train: %s: only a 3×3 stride-2 valid conv with ReLU on the RGB input is supported", l.Name)
 			}
-			o := &op{kind: opConv1, g: src.g, o: l.OutChannels(), layer: l.Name, relu: reluInto[l.Name] == "", workers: workers, clock: gr.clock}
+			o := fuse(&op{kind: opConv1, g: src.g, o: l.OutChannels(), layer: l.Name, relu: reluInto[l.Name] == "", workers: workers, clock: gr.clock})
 			a = act{must(applyOp(o, src.x, node(l.Name+"/kernel"), node(l.Name+"/bias"))), src.g.Pooled(l.OutChannels())}
 		case nn.SeparableConv2D:
 			if l.KernelSize != 3 || l.Stride != 1 || !l.SamePad || l.Activation != nn.ReLU {
 				return nil, fmt.Errorf("train: %s: only 3×3 stride-1 same separable convs with ReLU are supported", l.Name)
 			}
-			o := &op{kind: opSepConv, g: src.g, o: l.OutChannels(), layer: l.Name, relu: reluInto[l.Name] == "", workers: workers, clock: gr.clock}
+			o := fuse(&op{kind: opSepConv, g: src.g, o: l.OutChannels(), layer: l.Name, relu: reluInto[l.Name] == "", workers: workers, clock: gr.clock})
 			z := must(applyOp(o, src.x, node(l.Name+"/depthwise_kernel"), node(l.Name+"/pointwise_kernel"), node(l.Name+"/bias")))
 			a = act{z, geom{N: src.g.N, H: src.g.H, W: src.g.W, C: l.OutChannels()}}
 		case nn.BatchNorm:
-			o := &op{kind: opBatchNorm, g: src.g, layer: l.Name, relu: reluInto[l.Inputs[0]] == l.Name, workers: workers, clock: gr.clock}
+			o := &op{kind: opBatchNorm, g: src.g, layer: l.Name, relu: reluInto[l.Inputs[0]] == l.Name, bn: bnStates[l.Name], workers: workers, clock: gr.clock}
 			args := []*G.Node{src.x, node(l.Name + "/gamma"), node(l.Name + "/beta")}
 			if m == inference {
 				o.kind = opBatchNormInfer

@@ -68,6 +68,7 @@ type op struct {
 	workers int    // goroutines the kernels may use
 	stats   *bnStat
 	bn      *bnState // batch-norm kinds: what the forward pass leaves for the gradients
+	nextBN  *bnState // conv kinds with the ReLU fused into the batch norm after: that norm's state
 	conv    *op      // opDepthwiseSaved: the SepConv whose depthwise output it is
 	clock   *opClock // where the op's run times go; nil for none
 
@@ -104,10 +105,17 @@ func (o *op) buffer(dt tensor.Dtype, shape tensor.Shape) *tensor.Dense {
 // gradient ops in the same run of the graph: the batch's mean and 1/σ, and
 // the column sums Σdy and Σdy·(x̃ − μ) that all three gradients need,
 // computed once by whichever gradient runs first.
+//
+// When the normalization's input is a convolution's output (its ReLU fused
+// in), the input-gradient pass also sums its output by column (sumDx), which
+// is that convolution's bias gradient.
 type bnState struct {
 	mean, invStd   []float64
 	sumDy, sumDyXc []float64
 	runs, summed   int // forward runs so far; the run whose sums are held
+	wantDx         bool
+	sumDx          []float64
+	dxRun          int // the run whose sumDx is held
 }
 
 // gradSums returns the run's Σdy and Σdy·(x̃ − μ), computing them on first use.
@@ -417,7 +425,7 @@ func (o *op) SymDiff(inputs G.Nodes, output, grad *G.Node) (retVal G.Nodes, err 
 		if o.relu {
 			gy = onOutput(opReLUGrad, output, grad)
 		}
-		return G.Nodes{nil, node(opConv1GradKernel, inputs[0], gy), onOutput(opColumnSums, gy)}, nil
+		return G.Nodes{nil, node(opConv1GradKernel, inputs[0], gy), o.biasGrad(gy, o.g.Pooled(o.o))}, nil
 	case opSepConv:
 		x, dk, pk := inputs[0], inputs[1], inputs[2]
 		gy := grad
@@ -431,7 +439,7 @@ func (o *op) SymDiff(inputs G.Nodes, output, grad *G.Node) (retVal G.Nodes, err 
 		saved.conv = o
 		o.saver = saved
 		d := must(applyOp(saved, output))
-		return G.Nodes{node(opDepthwiseGradInput, dk, dd), node(opDepthwiseGradKernel, x, dd), node(opGemmTN, d, gy), node(opColumnSums, gy)}, nil
+		return G.Nodes{node(opDepthwiseGradInput, dk, dd), node(opDepthwiseGradKernel, x, dd), node(opGemmTN, d, gy), o.biasGrad(gy, o.g)}, nil
 	case opBatchNorm:
 		if o.bn == nil {
 			o.bn = &bnState{}
@@ -444,6 +452,15 @@ func (o *op) SymDiff(inputs G.Nodes, output, grad *G.Node) (retVal G.Nodes, err 
 		return G.Nodes{node(opGlobalPoolGrad, grad)}, nil
 	}
 	return nil, fmt.Errorf("%v is not differentiable", o)
+}
+
+// biasGrad returns the node of a convolution's bias gradient, the column sums
+// of its output gradient gy (on geometry g), taken from the batch norm's
+// input-gradient pass when the conv's ReLU is fused into it.
+func (o *op) biasGrad(gy *G.Node, g geom) *G.Node {
+	d := o.derived(opColumnSums)
+	d.g, d.bn = g, o.nextBN
+	return must(applyOp(d, gy))
 }
 
 // compute runs the op's kernels into out from its inputs.
@@ -466,6 +483,12 @@ func compute[T float32 | float64](o *op, out []T, in ...[]T) {
 	case opReLUGrad:
 		kernel.ReLUGrad(out, in[0], in[1], w)
 	case opColumnSums:
+		if st := o.bn; st != nil && st.wantDx && st.dxRun == st.runs && len(st.sumDx) == len(out) {
+			for j, v := range st.sumDx { // summed by the batch norm's input-gradient pass
+				out[j] = T(v)
+			}
+			break
+		}
 		kernel.ColumnSums(out, in[0], m, o.o, w)
 	case opGemmTN:
 		kernel.GemmTN(out, in[0], in[1], m, c, o.o, false, w)
@@ -587,5 +610,13 @@ func batchNormGradInput[T float32 | float64](dx, x, gamma, dy []T, o *op) {
 		b[j] = T(bj)
 		s[j] = T(-gm*inv*s1[j]/float64(m) - bj*st.mean[j])
 	}
-	kernel.Affine2(dx, dy, x, a, b, s, m, c, o.relu, o.workers)
+	var sums []float64
+	if st.wantDx {
+		if len(st.sumDx) != c {
+			st.sumDx = make([]float64, c)
+		}
+		sums = st.sumDx
+	}
+	kernel.Affine2(dx, dy, x, a, b, s, m, c, o.relu, sums, o.workers)
+	st.dxRun = st.runs
 }

@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"papscope/calibrate"
@@ -17,6 +18,12 @@ func forward(ctx context.Context, w *nn.Weights, examples []Example, src *source
 	model, err := nn.NewModel(w)
 	if err != nil {
 		return out, nil, err
+	}
+	// The inputs come from src's decoder (the cache training shares), not
+	// from model.Preprocess: they must be cropped as the weights say, as
+	// papscope classify and the page will crop them.
+	if !sameCrop(src.dec.treat.Crop, model.Crop()) {
+		return out, nil, fmt.Errorf("train: validation inputs are cropped at %g, but the weights record crop %g", src.dec.treat.Crop, model.Crop())
 	}
 	workers = max(1, min(workers, len(examples)))
 	models := make(chan *nn.Model, workers)
@@ -49,4 +56,11 @@ func validate(ctx context.Context, w *nn.Weights, examples []Example, src *sourc
 		return nil, err
 	}
 	return metrics.Evaluate(out.Labels, probs)
+}
+
+// sameCrop reports whether crops a and b keep the same part of every image
+// (nn.CropRect): 0 and 1 both keep the whole image.
+func sameCrop(a, b float64) bool {
+	whole := func(c float64) bool { return c <= 0 || c >= 1 }
+	return a == b || whole(a) && whole(b)
 }
