@@ -115,7 +115,6 @@ func ClassIndex(name string) int {
 type Engine struct {
 	model *nn.Model
 	card  modelcard.Card
-	prep  nn.Preprocessor
 	input []float32 // the network input of the image being classified
 
 	// The last Classify with CAM: its model and a copy of its features.
@@ -164,7 +163,6 @@ func (e *Engine) load(req Request, bufs [][]byte) (Response, error) {
 		return Response{}, fmt.Errorf("%s: %w", name, err)
 	}
 	e.model = m
-	e.prep.Crop = w.Meta.Crop // the same centre crop as the CLI's nn.Model
 	e.card = modelcard.New(name, w.Meta, w.HasOOD())
 	in := m.InputDims()
 	return Response{Model: &e.card, Input: &in}, nil
@@ -228,8 +226,8 @@ func (e *Engine) classify(req Request, bufs [][]byte) (Response, error) {
 		e.input = make([]float32, n)
 	}
 	start := e.now()
-	if err := e.prep.RGBA(e.input, in, bufs[0], req.Width, req.Height); err != nil {
-		return Response{}, fmt.Errorf("nn: %w", err)
+	if err := e.model.PreprocessRGBA(e.input, bufs[0], req.Width, req.Height); err != nil { // the weights' crop, as the CLI's ClassifyImage
+		return Response{}, err
 	}
 	prepared := e.now()
 	var layers nn.LayerTimes

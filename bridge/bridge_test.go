@@ -3,6 +3,7 @@ package bridge
 import (
 	"bytes"
 	"encoding/json"
+	"image"
 	"os"
 	"path/filepath"
 	"strings"
@@ -225,5 +226,63 @@ func TestClassifyTiming(t *testing.T) {
 	}
 	if r := e.Handle(Request{Kind: GradCAM, Class: "HSIL"}, nil); r.Timing != nil {
 		t.Errorf("gradcam response has timing %+v", r.Timing)
+	}
+}
+
+// TestClassifyCropsAsCLI: the worker classifies with the weights' centre crop
+// exactly as nn.Model.ClassifyImage (papscope classify's path) does, which is
+// the plain model on the centred sub-image, for any crop the weights carry.
+func TestClassifyCropsAsCLI(t *testing.T) {
+	const w, h = 61, 45
+	pix := pixels(w, h, 5)
+	for i := range pix { // a border unlike the centre, as an augmented copy's fill
+		x, y := i/4%w, i/4/w
+		if c := i % 4; c != 3 && (x < w/4 || x >= w-w/4 || y < h/4 || y >= h-h/4) {
+			pix[i] = byte(250 * (x % 2))
+		}
+	}
+	img := &image.NRGBA{Pix: pix, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
+	in := nn.Dims{Height: 32, Width: 32}
+	for _, crop := range []float64{0, 1, 0.5, 0.75, 0.33} {
+		meta := nn.DefaultMetadata(in)
+		meta.Crop = crop
+		weights, err := nn.InitWeights(meta, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := weights.Encode(&b); err != nil {
+			t.Fatal(err)
+		}
+		e := NewEngine()
+		if r := e.Handle(Request{Kind: Load, ID: 1, Files: []string{"crop.safetensors"}}, [][]byte{b.Bytes()}); r.Error != "" || r.Model.Crop != crop {
+			t.Fatalf("crop %g: load: %+v", crop, r)
+		}
+		resp := e.Handle(Request{Kind: Classify, ID: 2, Width: w, Height: h}, [][]byte{pix})
+		if resp.Error != "" {
+			t.Fatal(resp.Error)
+		}
+
+		decoded, _ := nn.DecodeWeights(b.Bytes())
+		m, err := nn.NewModel(decoded)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cli, err := m.ClassifyImage(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		weights.Meta.Crop = 0
+		plain, err := nn.NewModel(weights)
+		if err != nil {
+			t.Fatal(err)
+		}
+		centre, err := plain.ClassifyImage(img.SubImage(nn.CropRect(img.Bounds(), crop)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Probs != cli.Probs || resp.Probs != centre.Probs {
+			t.Errorf("crop %g: worker %v, nn.Model.ClassifyImage %v, the centre without a crop %v: want all equal", crop, resp.Probs, cli.Probs, centre.Probs)
+		}
 	}
 }

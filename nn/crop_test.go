@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image"
 	"image/color"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -95,5 +96,121 @@ func TestMetadataCropRoundTrip(t *testing.T) {
 	meta.Crop = 2
 	if _, err := InitWeights(meta, 1); err == nil || !strings.Contains(err.Error(), "crop 2") {
 		t.Errorf("crop 2: err = %v", err)
+	}
+}
+
+// framed returns a w×h image whose border (a quarter of each side) is
+// unlike its centre, so that a crop changes what a model sees.
+func framed(w, h int) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			c := color.NRGBA{uint8(40 + x*150/w), uint8(200 - y*120/h), uint8((x * y) % 97), 255}
+			if x < w/4 || x >= w-w/4 || y < h/4 || y >= h-h/4 {
+				c = color.NRGBA{250, uint8(x%2) * 255, 10, 255} // streaks, like an augmented copy's fill
+			}
+			img.SetNRGBA(x, y, c)
+		}
+	}
+	return img
+}
+
+// TestModelAppliesWeightsCrop: a model made from weights with Metadata.Crop
+// classifies an image exactly as weights without a crop classify its centred
+// sub-image (nn.CropRect), on every entry point and in clones, so papscope
+// classify, eval and the page's worker see the same pixels.
+func TestModelAppliesWeightsCrop(t *testing.T) {
+	in := Dims{Height: 32, Width: 32}
+	tests := []struct {
+		crop          float64
+		width, height int
+	}{
+		{0, 40, 30},
+		{1, 40, 30},
+		{0.5, 40, 30},
+		{0.5, 41, 29}, // odd sides: round half away from zero, offset rounded down
+		{0.75, 64, 48},
+		{0.3, 33, 35},
+		{0.01, 9, 7}, // at least one pixel
+	}
+	for _, tt := range tests {
+		img := framed(tt.width, tt.height)
+		plain := testWeights(t, in, 11)
+		cropped := testWeights(t, in, 11)
+		cropped.Meta.Crop = tt.crop
+		ref, err := NewModel(plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := NewModel(cropped)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Crop() != tt.crop {
+			t.Errorf("crop %g: Model.Crop() = %g", tt.crop, m.Crop())
+		}
+		centre := img.SubImage(CropRect(img.Bounds(), tt.crop))
+		want, err := ref.ClassifyImage(centre)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantLogits := want.Logits
+
+		var plainPrep Preprocessor
+		wantInput := make([]float32, in.Height*in.Width*3)
+		if err := plainPrep.Image(wantInput, in, centre); err != nil {
+			t.Fatal(err)
+		}
+		input := make([]float32, len(wantInput))
+		if err := m.Preprocess(input, img); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(input, wantInput) {
+			t.Errorf("crop %g, %dx%d: Preprocess differs from the plain preprocessing of the centre", tt.crop, tt.width, tt.height)
+		}
+		if err := m.PreprocessRGBA(input, img.Pix, tt.width, tt.height); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(input, wantInput) {
+			t.Errorf("crop %g, %dx%d: PreprocessRGBA differs from the plain preprocessing of the centre", tt.crop, tt.width, tt.height)
+		}
+
+		for _, c := range []struct {
+			name     string
+			classify func() (Output, error)
+		}{
+			{"ClassifyImage", func() (Output, error) { return m.ClassifyImage(img) }},
+			{"ClassifyRGBA", func() (Output, error) { return m.ClassifyRGBA(img.Pix, tt.width, tt.height) }},
+			{"Clone().ClassifyImage", func() (Output, error) { return m.Clone().ClassifyImage(img) }},
+		} {
+			got, err := c.classify()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Logits != wantLogits {
+				t.Errorf("crop %g, %dx%d: %s logits %v, want the centre's %v", tt.crop, tt.width, tt.height, c.name, got.Logits, wantLogits)
+			}
+		}
+		if tt.crop > 0 && tt.crop < 1 {
+			whole, err := ref.ClassifyImage(img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if whole.Logits == wantLogits {
+				t.Errorf("crop %g, %dx%d: the whole image classifies as its centre: the test cannot tell", tt.crop, tt.width, tt.height)
+			}
+		}
+	}
+}
+
+// TestNewModelRejectsBadCrop: Meta is exported, so a crop set after the
+// weights were validated is checked again.
+func TestNewModelRejectsBadCrop(t *testing.T) {
+	for _, crop := range []float64{-0.5, 1.5, math.NaN()} {
+		w := testWeights(t, Dims{Height: 32, Width: 32}, 1)
+		w.Meta.Crop = crop
+		if _, err := NewModel(w); err == nil || !strings.Contains(err.Error(), "crop") {
+			t.Errorf("crop %g: err = %v", crop, err)
+		}
 	}
 }

@@ -63,6 +63,7 @@ type params struct {
 	dense2B []float32
 
 	temperature float64   // softmax temperature, 1 when the weights have none
+	crop        float64   // the weights' centre crop (Metadata.Crop), applied by every preprocessing the model does
 	ood         *oodStats // nil when the weights have no out-of-distribution statistics
 }
 
@@ -94,6 +95,9 @@ func NewModel(w *Weights) (*Model, error) {
 	if err := w.Meta.validateTrust(); err != nil { // Meta is exported: it may have changed since validation
 		return nil, fmt.Errorf("nn: %w", err)
 	}
+	if err := CheckCrop(w.Meta.Crop); err != nil {
+		return nil, fmt.Errorf("nn: weights: %w", err)
+	}
 	p := &params{weights: w}
 	conv1, bn := w.Tensor("conv2d/kernel"), "batch_normalization"
 	scale, shift := bnAffine(w, bn)
@@ -108,6 +112,7 @@ func NewModel(w *Weights) (*Model, error) {
 	p.dense1W, p.dense1B = w.Tensor("dense/kernel"), w.Tensor("dense/bias")
 	p.dense2W, p.dense2B = w.Tensor("dense_1/kernel"), w.Tensor("dense_1/bias")
 	p.temperature = w.Meta.temperature()
+	p.crop = w.Meta.Crop
 	p.ood = newOODStats(w)
 	return newModel(p, w.Meta.Input)
 }
@@ -128,6 +133,7 @@ func newModel(p *params, in Dims) (*Model, error) {
 		pooledV: make([]float32, 256),
 		hidden:  make([]float32, 256),
 		oodDiff: make([]float64, OODDim),
+		prep:    Preprocessor{Crop: p.crop},
 	}, nil
 }
 
@@ -145,6 +151,10 @@ func (m *Model) Weights() *Weights { return m.p.weights }
 
 // InputDims returns the input size the model runs at.
 func (m *Model) InputDims() Dims { return m.in }
+
+// Crop returns the centre crop the model's preprocessing applies: the
+// weights' Metadata.Crop when the model was made (0 for the whole image).
+func (m *Model) Crop() float64 { return m.p.crop }
 
 // newSepconv prepares a separable convolution with its ReLU, the batch
 // normalization bn after it (none for ""), and a residual add when residual.
@@ -246,19 +256,41 @@ func (m *Model) forward(input []float32, sw *stopwatch) (Output, error) {
 	return out, nil
 }
 
-// ClassifyImage preprocesses img to the model's input size and runs the network.
+// Preprocess writes img into dst as the network input of the model's weights:
+// their centre crop (Metadata.Crop) kept, resized to their input size (see
+// Preprocessor). dst holds InputDims' Height×Width×3 values. Every inference
+// path preprocesses through the model (here, PreprocessRGBA, ClassifyImage or
+// ClassifyRGBA), so none can miss the weights' crop.
+func (m *Model) Preprocess(dst []float32, img image.Image) error {
+	if err := m.prep.Image(dst, m.in, img); err != nil {
+		return fmt.Errorf("nn: %w", err)
+	}
+	return nil
+}
+
+// PreprocessRGBA does the same for raw non-premultiplied RGBA bytes (as a
+// canvas gives them), exactly as Preprocess does for an *image.NRGBA holding them.
+func (m *Model) PreprocessRGBA(dst []float32, pix []byte, width, height int) error {
+	if err := m.prep.RGBA(dst, m.in, pix, width, height); err != nil {
+		return fmt.Errorf("nn: %w", err)
+	}
+	return nil
+}
+
+// ClassifyImage preprocesses img as Preprocess does (the weights' crop, then
+// the model's input size) and runs the network.
 func (m *Model) ClassifyImage(img image.Image) (Output, error) {
-	if err := m.prep.Image(m.input, m.in, img); err != nil {
-		return Output{}, fmt.Errorf("nn: %w", err)
+	if err := m.Preprocess(m.input, img); err != nil {
+		return Output{}, err
 	}
 	return m.Forward(m.input)
 }
 
 // ClassifyRGBA preprocesses raw non-premultiplied RGBA bytes (as a canvas
-// gives them) to the model's input size and runs the network.
+// gives them) as PreprocessRGBA does and runs the network.
 func (m *Model) ClassifyRGBA(pix []byte, width, height int) (Output, error) {
-	if err := m.prep.RGBA(m.input, m.in, pix, width, height); err != nil {
-		return Output{}, fmt.Errorf("nn: %w", err)
+	if err := m.PreprocessRGBA(m.input, pix, width, height); err != nil {
+		return Output{}, err
 	}
 	return m.Forward(m.input)
 }

@@ -52,7 +52,10 @@ import (
 // the comment at the top of preprocess.go gives the exact rules. The zero value is ready to use.
 type Preprocessor struct {
 	// Crop is the share of each side kept, centred, before resizing: in
-	// (0, 1], or 0 for the whole image. Set it from the weights' Metadata.Crop.
+	// (0, 1], or 0 for the whole image. Inference with weights preprocesses
+	// through Model (Preprocess, ClassifyImage), which sets it from the
+	// weights' Metadata.Crop; a bare Preprocessor is for inputs prepared
+	// apart from a model (training).
 	Crop float64
 
 	xw, yw axisWeights // resampling weights of each axis, reused while the lengths repeat
