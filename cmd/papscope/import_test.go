@@ -106,18 +106,18 @@ func synthWithSlides(t *testing.T, dir string) {
 // processes under torchrun (gloo, CPU) for a few steps, resumes it from its
 // checkpoint for one more epoch, imports the state_dict with `papscope import
 // -format torch`, and classifies with it: the weights must equal train.py's
-// own papscope export and carry its JPEG treatment, and papscope classify
+// own papscope export and carry its JPEG treatment and centre crop (train.py's
+// defaults, papscope train's), and papscope classify, applying that crop,
 // must agree with the twin on the same image files (each through its own
 // preprocessing) within 1e-4.
 func TestTorchrunWeightsImportAndClassify(t *testing.T) {
 	dir := t.TempDir()
 	data, run := filepath.Join(dir, "data"), filepath.Join(dir, "run")
 	synthWithSlides(t, data)
-	// --crop 0: papscope classify does not apply the weights' crop yet (nn.Model ignores Metadata.Crop; the
-	// browser's bridge does), so a cropped run could not be compared with it. The twin crops as nn.CropRect
-	// does (torchimport's TestCropBoxMatchesNN) and import keeps the crop (TestImportCrop).
+	// train.py's default crop (0.5, papscope train's): papscope classify crops as the weights say (nn.Model),
+	// and the twin crops as nn.CropRect does (torchimport's TestCropBoxMatchesNN).
 	args := []string{"torch/train.py", "--data", data, "--out", run,
-		"--size", "64", "--batch", "4", "--steps-per-epoch", "2", "--workers", "0", "--recalibrate", "8", "--crop", "0"}
+		"--size", "64", "--batch", "4", "--steps-per-epoch", "2", "--workers", "0", "--recalibrate", "8"}
 	log := runPython(t, append(torchrun(t), append(args, "--epochs", "2")...)...)
 	t.Logf("torchrun, 2 processes, 2 epochs:\n%s", log)
 	for _, want := range []string{"over 2 processes (gloo, cpu, AMP off)", "grouped by slide from", "epoch 2/2 step 2/2", "held-out test split", "wrote"} {
@@ -150,10 +150,12 @@ func TestTorchrunWeightsImportAndClassify(t *testing.T) {
 			t.Errorf("imported weights lack the %q metadata train.py writes", key)
 		}
 	}
-	// train.py re-encodes every image at papscope train's JPEG quality by default, and records it alike.
-	if got.Meta.Crop != 0 || want.Meta.Crop != 0 || got.Meta.Preprocessing != nn.Preprocessing || got.Meta.Extra["jpeg_quality"] != "75" {
-		t.Errorf("imported metadata: crop %g (train.py's papscope weights: %g), preprocessing %q, jpeg_quality %q; want no crop and JPEG quality 75",
-			got.Meta.Crop, want.Meta.Crop, got.Meta.Preprocessing, got.Meta.Extra["jpeg_quality"])
+	// train.py re-encodes every image at papscope train's JPEG quality and keeps its centre half by default,
+	// and records both alike.
+	const crop = 0.5
+	if got.Meta.Crop != crop || want.Meta.Crop != crop || got.Meta.Preprocessing != nn.PreprocessingWithCrop(crop) || got.Meta.Extra["jpeg_quality"] != "75" {
+		t.Errorf("imported metadata: crop %g (train.py's papscope weights: %g), preprocessing %q, jpeg_quality %q; want crop %g and JPEG quality 75",
+			got.Meta.Crop, want.Meta.Crop, got.Meta.Preprocessing, got.Meta.Extra["jpeg_quality"], crop)
 	}
 	if got.Meta.Metrics == "" || !strings.Contains(got.Meta.Source, "DistributedDataParallel over 2 processes") {
 		t.Errorf("imported metadata: metrics %q, source %q", got.Meta.Metrics, got.Meta.Source)
@@ -201,7 +203,7 @@ with torch.no_grad():
 			}
 		}
 	}
-	t.Logf("papscope classify vs the twin on %d image files (each with its own preprocessing, 96x96 → 64x64): max |Δprob| %.3g", len(files), worst)
+	t.Logf("papscope classify vs the twin on %d image files (each with its own preprocessing, 96x96, centre 48x48 → 64x64): max |Δprob| %.3g", len(files), worst)
 }
 
 // torchrun returns the launcher's arguments for two processes on this
