@@ -188,6 +188,21 @@ func Affine2[T Float](dst, dy, x, a, b, shift []T, rows, c int, relu bool, sums 
 	}
 }
 
+// Add writes dst = a + b elementwise (dst may be a or b).
+func Add[T Float](dst, a, b []T, workers int) {
+	n := len(dst)
+	checkLen("Add a", len(a), n)
+	checkLen("Add b", len(b), n)
+	Rows(n, workers, elementMinRows*64, func(lo, hi int) {
+		if df, ok := any(dst).([]float32); ok && addSIMD(df[lo:hi], any(a).([]float32)[lo:hi], any(b).([]float32)[lo:hi]) {
+			return
+		}
+		for i := lo; i < hi; i++ {
+			dst[i] = a[i] + b[i]
+		}
+	})
+}
+
 // ReLUGrad writes g = dy where y > 0, else 0: the gradient through y = max(·, 0).
 func ReLUGrad[T Float](g, y, dy []T, workers int) {
 	n := len(g)

@@ -6,7 +6,7 @@ import "simd/archsimd"
 
 // columnBlock is how many rows the SIMD column sums add in float32 before
 // adding the block's sums to the float64 partial sums.
-const columnBlock = 32
+const columnBlock = 128
 
 // simdColumns reports whether the SIMD column passes apply: AVX-512 and
 // whole 16-wide vectors per row.
@@ -152,6 +152,23 @@ func affine2SIMD(dst, dy, x, a, b, shift []float32, c, lo, hi int, relu bool, pa
 			}
 			clear(blk)
 		}
+	}
+	return true
+}
+
+// addSIMD is Add on whole 16-value vectors (the tail in scalar code).
+func addSIMD(dst, a, b []float32) bool {
+	if !archsimd.X86.AVX512() {
+		return false
+	}
+	n := len(dst)
+	a, b = a[:n], b[:n]
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		archsimd.LoadFloat32x16((*[16]float32)(a[i : i+16])).Add(archsimd.LoadFloat32x16((*[16]float32)(b[i : i+16]))).Store((*[16]float32)(dst[i : i+16]))
+	}
+	for ; i < n; i++ {
+		dst[i] = a[i] + b[i]
 	}
 	return true
 }

@@ -111,6 +111,12 @@ func testColumnPasses(t *testing.T, c, rows int, relu bool, workers int, offset 
 		wantSums[i%c] += v
 	}
 	check("Affine2's column sums", gotSums, wantSums)
+	sum, wantSum := make([]float32, n), make([]float64, n)
+	Add(sum, x32, dy32, workers)
+	for i := range wantSum {
+		wantSum[i] = x[i] + dy[i]
+	}
+	check("Add", to64(sum), wantSum)
 	g := make([]float32, n)
 	ReLUGrad(g, x32, dy32, workers)
 	check("ReLUGrad", to64(g), relug)

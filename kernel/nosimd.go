@@ -46,3 +46,6 @@ func maxPoolGradSIMD(dx, x, y, dy []float32, g Geom, lo, hi int) bool { return f
 
 // simdColumns reports that the column passes have no SIMD form in this build.
 func simdColumns(c int) bool { return false }
+
+// addSIMD reports that there is no SIMD form in this build.
+func addSIMD(dst, a, b []float32) bool { return false }

@@ -198,7 +198,8 @@ func build(n *Net, batch int, in nn.Dims, m mode, dt tensor.Dtype) (gr *graph, e
 			o := &op{kind: opMaxPool, g: src.g, layer: l.Name, workers: workers, clock: gr.clock}
 			a = act{must(applyOp(o, src.x)), src.g.Pooled(src.g.C)}
 		case nn.Add:
-			a = act{must(G.Add(src.x, acts[l.Inputs[1]].x)), src.g}
+			o := &op{kind: opAdd, g: src.g, layer: l.Name, workers: workers, clock: gr.clock}
+			a = act{must(applyOp(o, src.x, acts[l.Inputs[1]].x)), src.g}
 		case nn.GlobalAvgPool2D:
 			o := &op{kind: opGlobalPool, g: src.g, layer: l.Name, workers: workers, clock: gr.clock}
 			a = act{must(applyOp(o, src.x)), geom{}}

@@ -43,11 +43,12 @@ const (
 	opMaxPoolGrad                       // (x (M,C), y, dy) → (M,C): dy to each window's first maximum
 	opGlobalPool                        // x (M,C) → (N,C): mean over each image's pixels
 	opGlobalPoolGrad                    // dy (N,C) → (M,C)
+	opAdd                               // (a (M,C), b (M,C)) → a + b: a residual connection
 )
 
 var opNames = [...]string{"Conv1", "Conv1GradKernel", "SepConv", "DepthwiseSaved", "Depthwise3x3GradInput", "Depthwise3x3GradKernel",
 	"ReLUGrad", "ColumnSums", "GemmTN", "GemmNT", "BatchNorm", "BatchNormGradInput", "BatchNormGradGamma", "BatchNormGradBeta", "BatchNormInfer",
-	"MaxPool3x3s2", "MaxPool3x3s2Grad", "GlobalAvgPool", "GlobalAvgPoolGrad"}
+	"MaxPool3x3s2", "MaxPool3x3s2Grad", "GlobalAvgPool", "GlobalAvgPoolGrad", "Add"}
 
 // op is a gorgonia operation computed by papscope's kernels (package
 // kernel) on float32 or float64 data. Its geometry is fixed when the graph is
@@ -234,6 +235,8 @@ func (o *op) shapes() (in []tensor.Shape, out tensor.Shape) {
 		return []tensor.Shape{full}, tensor.Shape{g.N, c}
 	case opGlobalPoolGrad:
 		return []tensor.Shape{{g.N, c}}, full
+	case opAdd:
+		return []tensor.Shape{full, full}, full
 	}
 	panic("train: unknown op kind")
 }
@@ -397,7 +400,7 @@ func (o *op) DiffWRT(inputs int) []bool {
 	switch o.kind {
 	case opConv1:
 		ok[1], ok[2] = true, true
-	case opSepConv, opBatchNorm, opMaxPool, opGlobalPool:
+	case opSepConv, opBatchNorm, opMaxPool, opGlobalPool, opAdd:
 		for i := range ok {
 			ok[i] = true
 		}
@@ -450,6 +453,8 @@ func (o *op) SymDiff(inputs G.Nodes, output, grad *G.Node) (retVal G.Nodes, err 
 		return G.Nodes{node(opMaxPoolGrad, inputs[0], output, grad)}, nil
 	case opGlobalPool:
 		return G.Nodes{node(opGlobalPoolGrad, grad)}, nil
+	case opAdd:
+		return G.Nodes{grad, grad}, nil
 	}
 	return nil, fmt.Errorf("%v is not differentiable", o)
 }
@@ -523,6 +528,8 @@ func compute[T float32 | float64](o *op, out []T, in ...[]T) {
 		kernel.GlobalAvgPool(out, in[0], g)
 	case opGlobalPoolGrad:
 		kernel.GlobalAvgPoolGrad(out, in[0], g)
+	case opAdd:
+		kernel.Add(out, in[0], in[1], w)
 	}
 }
 

@@ -125,6 +125,9 @@ func TestOpGradients(t *testing.T) {
 				z := opNode(opSepConv, geom{N: 2, H: 5, W: 4, C: 3}, 5, in[:4]...)
 				return reluNode(opBatchNorm, geom{N: 2, H: 5, W: 4, C: 5}, 0, z, in[4], in[5])
 			}},
+		{"residual add", [][]int{{2 * 3 * 4, 5}, {2 * 3 * 4, 5}}, []float64{-1, -1}, func(_ *rand.Rand, in G.Nodes) *G.Node {
+			return opNode(opAdd, geom{N: 2, H: 3, W: 4, C: 5}, 0, in...)
+		}},
 		{"max-pool", [][]int{{2 * 7 * 8, 3}}, []float64{-1}, func(_ *rand.Rand, in G.Nodes) *G.Node {
 			return opNode(opMaxPool, geom{N: 2, H: 7, W: 8, C: 3}, 0, in...)
 		}},
