@@ -16,6 +16,8 @@
 //     reductions.
 //   - Every kernel has a portable scalar form (the reference, and the path on
 //     other architectures). Built with GOEXPERIMENT=simd on amd64, float32
-//     kernels use AVX-512 when the CPU has it and are tested against the
-//     scalar form.
+//     kernels use AVX-512 when the CPU has it (simd/archsimd in the
+//     *_avx512.go files, and one matrix-product micro-kernel in assembly,
+//     gemm_amd64.s, where Go's register allocator left half the vector
+//     registers unused) and are tested against the scalar form.
 package kernel
