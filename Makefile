@@ -125,7 +125,7 @@ weights:
 	rm -rf build/synth-train
 	bin/papscope synth -n 300 -seed 7 -o build/synth-train
 	bin/papscope train -data build/synth-train -o weights/papscope.safetensors -checkpoint build/papscope.ckpt.safetensors \
-		-size 128x96 -epochs 12 -patience 4 -batch 16 -lr 0.001 -seed 1
+		-size 128x96 -epochs 12 -patience 4 -batch 16 -lr 0.001 -seed 1 -crop 0 -jpeg-quality 0
 
 ## fuzz: a minute of fuzzing for each parser
 fuzz:
