@@ -60,10 +60,10 @@ func (t Transform) Identity() bool {
 	return t.Turns == 0 && !t.FlipH && !t.FlipV && t.Brightness == 0 && t.Contrast == 1 && t.Gain == [3]float32{1, 1, 1}
 }
 
-// AugmentRNG returns the random source of image index in the given epoch of a
+// augmentRNG returns the random source of image index in the given epoch of a
 // run with seed: the same triple always gives the same draws, whatever order
 // or goroutine the images are prepared in.
-func AugmentRNG(seed uint64, epoch, index int) *rand.Rand {
+func augmentRNG(seed uint64, epoch, index int) *rand.Rand {
 	return rand.New(rand.NewPCG(seed^0x5851f42d4c957f2d, uint64(epoch)<<32^uint64(uint32(index))))
 }
 

@@ -86,7 +86,7 @@ func TestAugmentDeterministic(t *testing.T) {
 	x := testImage(2, d)
 	a := DefaultAugment
 	run := func(seed uint64, epoch, index int) []float32 {
-		return apply(t, a.Draw(AugmentRNG(seed, epoch, index), d), x, d)
+		return apply(t, a.Draw(augmentRNG(seed, epoch, index), d), x, d)
 	}
 	if !slices.Equal(run(1, 2, 3), run(1, 2, 3)) {
 		t.Error("same seed, epoch and index give different images")
@@ -102,7 +102,7 @@ func TestAugmentDeterministic(t *testing.T) {
 	}
 	// Every value stays in [0, 1], and the geometry only moves pixels.
 	for i := range 50 {
-		tr := a.Draw(AugmentRNG(7, 1, i), d)
+		tr := a.Draw(augmentRNG(7, 1, i), d)
 		y := apply(t, tr, x, d)
 		for _, v := range y {
 			if v < 0 || v > 1 {
@@ -123,7 +123,7 @@ func TestAugmentDrawRect(t *testing.T) {
 	d := nn.Dims{Height: 6, Width: 8}
 	seen := map[int]bool{}
 	for i := range 100 {
-		tr := DefaultAugment.Draw(AugmentRNG(1, 1, i), d)
+		tr := DefaultAugment.Draw(augmentRNG(1, 1, i), d)
 		seen[tr.Turns] = true
 		if tr.Brightness < -0.05 || tr.Brightness > 0.05 || tr.Contrast < 0.9 || tr.Contrast > 1.1 {
 			t.Fatalf("draw out of range: %+v", tr)
@@ -132,7 +132,7 @@ func TestAugmentDrawRect(t *testing.T) {
 	if seen[1] || seen[3] || !seen[0] || !seen[2] {
 		t.Errorf("turns drawn for a non-square input: %v, want 0 and 2 only", seen)
 	}
-	if !(Augment{}).Draw(AugmentRNG(1, 1, 1), d).Identity() {
+	if !(Augment{}).Draw(augmentRNG(1, 1, 1), d).Identity() {
 		t.Error("the zero Augment changes images")
 	}
 }

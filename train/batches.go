@@ -40,7 +40,7 @@ func produce(ctx context.Context, cfg FitConfig, src *source, perm []int, epoch,
 				if err != nil {
 					return err
 				}
-				t := cfg.Augment.Draw(AugmentRNG(cfg.Seed, epoch, i), in)
+				t := cfg.Augment.Draw(augmentRNG(cfg.Seed, epoch, i), in)
 				return t.Apply(bt.images[k*size:(k+1)*size], x, in)
 			}, size)
 			if ctx.Err() != nil {

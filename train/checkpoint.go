@@ -51,8 +51,8 @@ const (
 	bestPrefix       = "best/"
 )
 
-// EncodeCheckpoint writes c as a safetensors file.
-func EncodeCheckpoint(out io.Writer, c *Checkpoint) error {
+// encodeCheckpoint writes c as a safetensors file.
+func encodeCheckpoint(out io.Writer, c *Checkpoint) error {
 	state, err := json.Marshal(c.State)
 	if err != nil {
 		return fmt.Errorf("encode checkpoint: %w", err)
@@ -76,8 +76,8 @@ func EncodeCheckpoint(out io.Writer, c *Checkpoint) error {
 	return safetensors.Encode(out, f)
 }
 
-// DecodeCheckpoint parses a checkpoint written by EncodeCheckpoint.
-func DecodeCheckpoint(data []byte) (*Checkpoint, error) {
+// decodeCheckpoint parses a checkpoint written by encodeCheckpoint.
+func decodeCheckpoint(data []byte) (*Checkpoint, error) {
 	f, err := safetensors.Decode(data, safetensors.Limits{})
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
@@ -123,18 +123,18 @@ func ReadCheckpoint(path string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoint: %w", err)
 	}
-	c, err := DecodeCheckpoint(data)
+	c, err := decodeCheckpoint(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
 }
 
-// WriteCheckpoint writes c to path atomically: to a temporary file beside it,
+// writeCheckpoint writes c to path atomically: to a temporary file beside it,
 // then renamed over it, so an interruption never leaves half a checkpoint.
-func WriteCheckpoint(path string, c *Checkpoint) error {
+func writeCheckpoint(path string, c *Checkpoint) error {
 	var buf bytes.Buffer
-	if err := EncodeCheckpoint(&buf, c); err != nil {
+	if err := encodeCheckpoint(&buf, c); err != nil {
 		return err
 	}
 	if err := safefile.Write(path, buf.Bytes()); err != nil {

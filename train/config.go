@@ -153,7 +153,7 @@ func (cfg *FitConfig) start() (State, *nn.Weights, *nn.Weights, error) {
 		TrainN: len(cfg.Train), TrainHash: hash, ClassWeights: cfg.ClassWeights, Notes: cfg.Notes,
 	}
 	if st.ClassWeights == nil {
-		st.ClassWeights = ClassWeights(cfg.Train)
+		st.ClassWeights = classWeights(cfg.Train)
 	}
 	w := cfg.Init
 	if w == nil {
@@ -165,10 +165,10 @@ func (cfg *FitConfig) start() (State, *nn.Weights, *nn.Weights, error) {
 	return st, w, nil, nil
 }
 
-// ClassWeights returns each class's inverse frequency in examples, normalised
+// classWeights returns each class's inverse frequency in examples, normalised
 // to mean 1 over the classes present; an absent class gets 0. Balanced
 // classes all get 1.
-func ClassWeights(examples []Example) []float64 {
+func classWeights(examples []Example) []float64 {
 	var count [nn.NumClasses]int
 	for _, ex := range examples {
 		count[ex.Class]++

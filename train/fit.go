@@ -165,7 +165,7 @@ func (r *fitRun) save() error {
 	if err != nil {
 		return err
 	}
-	return WriteCheckpoint(r.cfg.Checkpoint, &Checkpoint{State: r.st, Weights: cw, Best: r.res.Best})
+	return writeCheckpoint(r.cfg.Checkpoint, &Checkpoint{State: r.st, Weights: cw, Best: r.res.Best})
 }
 
 // finish completes the result with the last weights.

@@ -190,7 +190,7 @@ func TestEarlyStopping(t *testing.T) {
 
 func TestClassWeights(t *testing.T) {
 	ex := []Example{{"a", 0}, {"b", 0}, {"c", 0}, {"d", 1}, {"e", 2}, {"f", 3}}
-	w := ClassWeights(ex)
+	w := classWeights(ex)
 	sum := 0.0
 	for _, x := range w {
 		sum += x
@@ -198,7 +198,7 @@ func TestClassWeights(t *testing.T) {
 	if math.Abs(sum/4-1) > 1e-12 || math.Abs(w[1]/w[0]-3) > 1e-12 || w[1] != w[3] {
 		t.Errorf("weights %v", w)
 	}
-	for _, x := range ClassWeights([]Example{{"a", 0}, {"b", 1}, {"c", 2}, {"d", 3}}) {
+	for _, x := range classWeights([]Example{{"a", 0}, {"b", 1}, {"c", 2}, {"d", 3}}) {
 		if x != 1 {
 			t.Errorf("balanced classes: weight %v, want 1", x)
 		}
