@@ -146,7 +146,19 @@ func (cfg *FitConfig) start() (State, *nn.Weights, *nn.Weights, error) {
 			return State{}, nil, nil, errors.New("train: resume: the checkpoint has no weights")
 		}
 		st.LearnRate = lr
-		return st, r.Weights, r.Best, nil
+		// A checkpoint keeps tensors, not metadata: the weights take this
+		// run's again (the crop among them, which validation checks).
+		w, err := r.Weights.WithMetadata(cfg.metadata())
+		if err != nil {
+			return State{}, nil, nil, fmt.Errorf("train: resume: %w", err)
+		}
+		best := r.Best
+		if best != nil {
+			if best, err = best.WithMetadata(cfg.metadata()); err != nil {
+				return State{}, nil, nil, fmt.Errorf("train: resume: %w", err)
+			}
+		}
+		return st, w, best, nil
 	}
 	st := State{
 		Input: [2]int{in.Height, in.Width}, Batch: cfg.Batch, Seed: cfg.Seed, LearnRate: lr,
