@@ -46,7 +46,7 @@ site:
 	fi
 
 ## test: vet, the unit tests natively and under WebAssembly (Node), then the browser tests.
-## Installs Chromium first when it is missing (as root with apt-get), else says how.
+## Installs Chromium and Debian's PyTorch first when missing (as root with apt-get), else says how.
 test: chromium torch test-native test-wasm test-e2e
 
 # Every package but e2e: the browser tests run in test-e2e, after the site is built.
