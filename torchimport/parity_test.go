@@ -2,11 +2,9 @@ package torchimport_test
 
 import (
 	"bytes"
-	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,68 +13,14 @@ import (
 	"papscope/nn"
 	"papscope/safetensors"
 	"papscope/torchimport"
+	"papscope/torchimport/torchtest"
 )
 
-// python returns a Python interpreter that has PyTorch, for the tests that run
-// the twin. PAPSCOPE_PYTHON overrides the default, /usr/bin/python3 (Debian's
-// python3-torch); PAPSCOPE_NO_TORCH=1 skips these tests. Otherwise a missing
-// PyTorch fails the test: CI must not pass by running nothing.
-func python(t *testing.T) string {
-	t.Helper()
-	if os.Getenv("PAPSCOPE_NO_TORCH") == "1" {
-		t.Skip("PAPSCOPE_NO_TORCH=1: the PyTorch twin's tests are skipped")
-	}
-	py := os.Getenv("PAPSCOPE_PYTHON")
-	if py == "" {
-		py = "/usr/bin/python3"
-		if _, err := os.Stat(py); err != nil {
-			py = "python3"
-		}
-	}
-	openPythonSources(t, "..")
-	if out, err := exec.Command(py, "-c", "import torch, PIL").CombinedOutput(); err != nil {
-		t.Fatalf("%s cannot import torch and PIL (%v: %s): run `make torch` (apt-get install python3-torch python3-pil), "+
-			"set PAPSCOPE_PYTHON to a Python with PyTorch, or PAPSCOPE_NO_TORCH=1 to skip these tests", py, err, bytes.TrimSpace(out))
-	}
-	return py
-}
+// python returns the interpreter with PyTorch (see torchtest.Python).
+func python(t *testing.T) string { return torchtest.Python(t, "..") }
 
-// openPythonSources opens every Python file of the twin (torch/, bench/torch/
-// under root). go test caches a passing result keyed by the files the test
-// process opens, not those its child processes read: without this, a change
-// to the twin's Python code would leave these tests passing from the cache.
-func openPythonSources(t *testing.T, root string) {
-	t.Helper()
-	for _, dir := range []string{"torch", filepath.Join("bench", "torch")} {
-		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".py") {
-				return err
-			}
-			f, err := os.Open(path)
-			if err != nil {
-				return err
-			}
-			return f.Close()
-		})
-		if err != nil {
-			t.Fatalf("the twin's Python sources: %v", err)
-		}
-	}
-}
-
-// runPython runs a papscope_torch module with the repository's torch/ on the path.
-func runPython(t *testing.T, args ...string) {
-	t.Helper()
-	cmd := exec.Command(python(t), args...)
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Env = append(os.Environ(), "PYTHONPATH="+filepath.Join(root, "torch"), "OMP_NUM_THREADS=2")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("python3 %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
+// runPython runs Python with the twin on its path (see torchtest.Run).
+func runPython(t *testing.T, args ...string) { torchtest.Run(t, "..", args...) }
 
 // farWeights are seeded weights with batch norm, biases and moving statistics
 // far from their initial values, so a layout error anywhere shows.

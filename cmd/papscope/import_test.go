@@ -2,86 +2,26 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"math"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"papscope/nn"
+	"papscope/torchimport/torchtest"
 )
 
-// python returns a Python interpreter that has PyTorch, for the tests that
-// run the twin (torch/). PAPSCOPE_PYTHON overrides the default,
-// /usr/bin/python3 (Debian's python3-torch); PAPSCOPE_NO_TORCH=1 skips these
-// tests. Otherwise a missing PyTorch fails the test: CI must not pass by
-// running nothing.
-func python(t *testing.T) string {
-	t.Helper()
-	if os.Getenv("PAPSCOPE_NO_TORCH") == "1" {
-		t.Skip("PAPSCOPE_NO_TORCH=1: the PyTorch twin's tests are skipped")
-	}
-	py := os.Getenv("PAPSCOPE_PYTHON")
-	if py == "" {
-		py = "/usr/bin/python3"
-		if _, err := os.Stat(py); err != nil {
-			py = "python3"
-		}
-	}
-	openPythonSources(t, "../..")
-	if out, err := exec.Command(py, "-c", "import torch, PIL").CombinedOutput(); err != nil {
-		t.Fatalf("%s cannot import torch and PIL (%v: %s): run `make torch` (apt-get install python3-torch python3-pil), "+
-			"set PAPSCOPE_PYTHON to a Python with PyTorch, or PAPSCOPE_NO_TORCH=1 to skip these tests", py, err, bytes.TrimSpace(out))
-	}
-	return py
-}
+// python returns the interpreter with PyTorch (see torchtest.Python).
+func python(t *testing.T) string { return torchtest.Python(t, "../..") }
 
-// openPythonSources opens every Python file of the twin (torch/, bench/torch/
-// under root). go test caches a passing result keyed by the files the test
-// process opens, not those its child processes read: without this, a change
-// to the twin's Python code would leave these tests passing from the cache.
-func openPythonSources(t *testing.T, root string) {
-	t.Helper()
-	for _, dir := range []string{"torch", filepath.Join("bench", "torch")} {
-		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".py") {
-				return err
-			}
-			f, err := os.Open(path)
-			if err != nil {
-				return err
-			}
-			return f.Close()
-		})
-		if err != nil {
-			t.Fatalf("the twin's Python sources: %v", err)
-		}
-	}
-}
-
-// runPython runs Python with the repository's torch/ on its path and returns its output.
-func runPython(t *testing.T, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(python(t), args...)
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "PYTHONPATH="+filepath.Join(root, "torch"), "OMP_NUM_THREADS=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("python3 %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
+// runPython runs Python in the repository's root with the twin on its path
+// (see torchtest.Run) and returns its output.
+func runPython(t *testing.T, args ...string) string { return torchtest.Run(t, "../..", args...) }
 
 // synthWithSlides writes a small synthetic dataset with a manifest.csv that
 // gives each class three slides of two images.
