@@ -425,3 +425,68 @@ func TestAttachWithoutStatistics(t *testing.T) {
 		t.Errorf("Attach with bad statistics: error %v", err)
 	}
 }
+
+// outputs returns n labelled outputs: logits calibrated at temperature trueT
+// and pooled features around one mean per class.
+func outputs(n int, trueT float64, seed uint64) Outputs {
+	logits, labels := calibratedSet(n, trueT, seed)
+	rng := rand.New(rand.NewPCG(seed, 12))
+	pooled := make([][]float32, n)
+	for i := range pooled {
+		pooled[i] = make([]float32, nn.OODDim)
+		for k := range pooled[i] {
+			pooled[i][k] = float32(rng.NormFloat64())
+		}
+		pooled[i][labels[i]] += 4
+	}
+	return Outputs{Labels: labels, Logits: logits, Pooled: pooled}
+}
+
+func TestFit(t *testing.T) {
+	w, err := nn.InitWeights(nn.DefaultMetadata(nn.Dims{Height: 40, Width: 30}), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	train, val := outputs(600, 2, 1), outputs(2000, 2, 2)
+	for _, tc := range []struct {
+		name     string
+		val      Outputs
+		from     string
+		tempNear float64 // the temperature the weights must carry, within 10 %
+	}{
+		{"with validation", val, "validation", 2},
+		{"without validation", Outputs{}, "training", 1},
+	} {
+		got, fitted, err := Fit(w, tc.val, train, 0)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if math.Abs(got.Meta.Temperature-tc.tempNear) > 0.1*tc.tempNear || fitted.Temperature != got.Meta.Temperature {
+			t.Errorf("%s: temperature %g (record %g), want about %g", tc.name, got.Meta.Temperature, fitted.Temperature, tc.tempNear)
+		}
+		if !got.HasOOD() || fitted.OODThresholdFrom != tc.from || fitted.OODFitImages != 600 || got.Meta.OODThreshold != fitted.OODThreshold {
+			t.Errorf("%s: OOD %v, record %+v: want statistics from 600 training images, the threshold from %s", tc.name, got.HasOOD(), fitted, tc.from)
+		}
+		// The threshold is the 0.99 quantile of the scores it comes from.
+		src := tc.val
+		if len(src.Pooled) == 0 {
+			src = train
+		}
+		means, precision, err := FitOOD(train.Pooled, train.Labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		above := 0
+		for _, x := range src.Pooled {
+			if Score(means, precision, x) > fitted.OODThreshold {
+				above++
+			}
+		}
+		if share := float64(above) / float64(len(src.Pooled)); share > 0.011 || share < 0.005 {
+			t.Errorf("%s: %.3f of the %s images score above the threshold, want about 0.01", tc.name, share, tc.from)
+		}
+	}
+	if _, _, err := Fit(w, val, Outputs{}, 0); err == nil || !strings.Contains(err.Error(), "no training images") {
+		t.Errorf("Fit without training outputs: error %v", err)
+	}
+}

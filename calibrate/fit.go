@@ -26,6 +26,7 @@ type Fitted struct {
 	OODThreshold      float64 `json:"ood_threshold"`
 	OODQuantile       float64 `json:"ood_quantile"`
 	OODFitImages      int     `json:"ood_fit_images"`
+	OODThresholdFrom  string  `json:"ood_threshold_from"`        // the images the threshold is a quantile of: "validation" or "training"
 	TestECEBefore     float64 `json:"test_ece_before,omitempty"` // set by the caller that evaluates a test split
 	TestECEAfter      float64 `json:"test_ece_after,omitempty"`
 }
@@ -34,16 +35,28 @@ type Fitted struct {
 // outputs (see Temperature) and out-of-distribution statistics fitted on the
 // training outputs (FitOOD), with the threshold at quantile (0 means
 // DefaultOODQuantile) of the validation images' scores; and the record of it.
+//
+// Without validation outputs the temperature stays 1, for the caller to fit
+// on outputs the weights never trained on (for example out-of-fold outputs
+// of a cross-validation), and the threshold is the quantile of the training
+// images' own scores: in sample, so unseen in-distribution images exceed it
+// more often than 1 − quantile of the time.
 func Fit(w *nn.Weights, val, train Outputs, quantile float64) (*nn.Weights, *Fitted, error) {
 	if quantile == 0 {
 		quantile = DefaultOODQuantile
 	}
-	if len(val.Logits) == 0 || len(train.Pooled) == 0 {
-		return nil, nil, fmt.Errorf("calibrate: %d validation and %d training images: need some of each", len(val.Logits), len(train.Pooled))
+	if len(train.Pooled) == 0 {
+		return nil, nil, fmt.Errorf("calibrate: no training images to fit the out-of-distribution statistics on")
 	}
-	temperature, fitted, err := Temperature(val.Logits, val.Labels)
-	if err != nil {
-		return nil, nil, err
+	temperature, fitted := 1.0, 1.0
+	thresholdFrom := "validation"
+	if len(val.Logits) == 0 {
+		val, thresholdFrom = train, "training"
+	} else {
+		var err error
+		if temperature, fitted, err = Temperature(val.Logits, val.Labels); err != nil {
+			return nil, nil, err
+		}
 	}
 	means, precision, err := FitOOD(train.Pooled, train.Labels)
 	if err != nil {
@@ -64,6 +77,6 @@ func Fit(w *nn.Weights, val, train Outputs, quantile float64) (*nn.Weights, *Fit
 	return out, &Fitted{
 		Temperature: temperature, TemperatureFitted: fitted,
 		ValNLLBefore: NLL(val.Logits, val.Labels, 1), ValNLLAfter: NLL(val.Logits, val.Labels, temperature),
-		OODThreshold: threshold, OODQuantile: quantile, OODFitImages: len(train.Pooled),
+		OODThreshold: threshold, OODQuantile: quantile, OODFitImages: len(train.Pooled), OODThresholdFrom: thresholdFrom,
 	}, nil
 }

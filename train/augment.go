@@ -26,6 +26,25 @@ type Augment struct {
 // DefaultAugment is the augmentation papscope train uses.
 var DefaultAugment = Augment{Flip: true, Rotate: true, Brightness: 0.05, Contrast: 0.1, Color: 0.05}
 
+// AugmentLevels names the augmentations papscope's -augment flag offers, in
+// order of strength: "none", "light" (DefaultAugment's jitter) and "strong"
+// (three times the colour jitter, for stain and illumination that vary from
+// slide to slide).
+func AugmentLevels() []string { return []string{"none", "light", "strong"} }
+
+// AugmentLevel returns the augmentation of a name in AugmentLevels.
+func AugmentLevel(name string) (Augment, error) {
+	switch name {
+	case "none":
+		return Augment{}, nil
+	case "light":
+		return Augment{Flip: true, Rotate: true, Brightness: 0.05, Contrast: 0.1, Color: 0.05}, nil
+	case "strong":
+		return Augment{Flip: true, Rotate: true, Brightness: 0.15, Contrast: 0.3, Color: 0.15}, nil
+	}
+	return Augment{}, fmt.Errorf("unknown augmentation %q: want one of %s", name, strings.Join(AugmentLevels(), ", "))
+}
+
 // String describes a for the weights' metadata.
 func (a Augment) String() string {
 	var parts []string

@@ -37,6 +37,12 @@ type FitConfig struct {
 	Seed       uint64    // seeds the initial weights, the shuffles and the augmentation
 	Patience   int       // stop after this many epochs without a better validation score; 0 never stops early
 	Augment    Augment   // random changes per image and epoch; the zero value changes nothing
+	Schedule   Schedule  // how the step size changes over the run; the zero value keeps LearnRate
+
+	// KeepLast makes the last epoch's weights the result, whatever validation
+	// says: the recipe is then fixed in advance (epochs, schedule) and
+	// validation, when there is any, only reports. It turns Patience off.
+	KeepLast bool
 
 	// ClassWeights weight each class's loss; nil weights each class by the
 	// inverse of its frequency in Train, normalised to mean 1 (all 1 when the
@@ -118,6 +124,9 @@ func (cfg *FitConfig) check() error {
 	}
 	if cfg.Patience < 0 {
 		return fmt.Errorf("train: patience %d, want ≥ 0", cfg.Patience)
+	}
+	if cfg.Schedule != Constant && cfg.Schedule != Cosine {
+		return fmt.Errorf("train: unknown learning-rate schedule %d", cfg.Schedule)
 	}
 	return nil
 }

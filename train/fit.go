@@ -153,7 +153,7 @@ func newFitRun(ctx context.Context, cfg FitConfig) (*fitRun, error) {
 
 // patienceSpent reports whether early stopping applies now.
 func (r *fitRun) patienceSpent() bool {
-	return r.cfg.Patience > 0 && len(r.cfg.Val) > 0 && r.st.Stale >= r.cfg.Patience
+	return !r.cfg.KeepLast && r.cfg.Patience > 0 && len(r.cfg.Val) > 0 && r.st.Stale >= r.cfg.Patience
 }
 
 // save writes the checkpoint, when one is set.
@@ -225,6 +225,7 @@ func (r *fitRun) trainEpoch(ctx context.Context, epoch int) (int, error) {
 		for k, i := range bt.idx {
 			labels[k] = cfg.Train[i].Class
 		}
+		r.tr.SetLearnRate(cfg.Schedule.rate(st.LearnRate, (epoch-1)*batches+b, cfg.Epochs*batches))
 		loss, err := r.tr.Step(bt.images, labels)
 		right := r.tr.right
 		if err != nil {
@@ -281,7 +282,7 @@ func (r *fitRun) endEpoch(ctx context.Context, epoch int, t0 time.Time, seen int
 			return fmt.Errorf("epoch %d: validation: %w", epoch, err)
 		}
 		es.ValN, es.ValLoss, es.ValAccuracy, es.ValBalanced = rep.N, rep.LogLoss, rep.Accuracy, rep.BalancedAccuracy
-		if st.BestEpoch == 0 || es.ValBalanced > st.BestBalanced || (es.ValBalanced == st.BestBalanced && es.ValLoss < st.BestLoss-MinLossImprovement) {
+		if cfg.KeepLast || st.BestEpoch == 0 || es.ValBalanced > st.BestBalanced || (es.ValBalanced == st.BestBalanced && es.ValLoss < st.BestLoss-MinLossImprovement) {
 			st.BestEpoch, st.BestBalanced, st.BestLoss, st.Stale = epoch, es.ValBalanced, es.ValLoss, 0
 			r.res.Best, r.res.BestEpoch, es.Best = cur, epoch, true
 		} else {

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -319,5 +320,50 @@ func TestFitUncached(t *testing.T) {
 		if _, err := Fit(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), filepath.Base(ex[3].Path)) {
 			t.Errorf("cache %d: error %v, want one naming %s", cache, err, ex[3].Path)
 		}
+	}
+}
+
+func TestKeepLast(t *testing.T) {
+	cfg := tinyConfig(t, tinyDataset(t, 2), 3)
+	cfg.Patience, cfg.KeepLast = 1, true
+	cfg.LearnRate = 1e-9 // nothing improves: without KeepLast, early stopping ends the run after epoch 2
+	res, err := Fit(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stopped != "epochs" || len(res.History) != 3 || res.BestEpoch != 3 || !res.History[2].Best {
+		t.Fatalf("stopped by %q after %d epochs, kept epoch %d", res.Stopped, len(res.History), res.BestEpoch)
+	}
+	for _, p := range nn.Params() {
+		if !slices.Equal(res.Best.Tensor(p.Name), res.Last.Tensor(p.Name)) {
+			t.Fatalf("%s: the kept weights are not the last epoch's", p.Name)
+		}
+	}
+}
+
+// TestCosineSchedule checks the schedule reaches the steps: the same run
+// under Constant and Cosine ends with different weights.
+func TestCosineSchedule(t *testing.T) {
+	ex := tinyDataset(t, 2)
+	run := func(s Schedule, epochs int) *nn.Weights {
+		cfg := tinyConfig(t, ex, epochs)
+		cfg.Val, cfg.Schedule, cfg.LearnRate = nil, s, 1e-2
+		cfg.Recalibrate = -1
+		res, err := Fit(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Last
+	}
+	differ := func(a, b *nn.Weights) bool {
+		for _, p := range nn.Params() {
+			if !slices.Equal(a.Tensor(p.Name), b.Tensor(p.Name)) {
+				return true
+			}
+		}
+		return false
+	}
+	if c, k := run(Constant, 2), run(Cosine, 2); !differ(c, k) {
+		t.Error("Cosine trains exactly as Constant: the schedule does not reach the steps")
 	}
 }

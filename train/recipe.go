@@ -18,13 +18,14 @@ type Recipe struct {
 	FitConfig
 	Test []Example // held-out images evaluated with the final weights; may be empty
 	Data string    // what the data and split were, for the weights' TrainingData (Run adds how it trained)
+	Kind string    // what kind of images they are, for the weights' metadata: nn.RealData, nn.SyntheticData or "" (not recorded)
 }
 
 // RunResult is what a recipe produced.
 type RunResult struct {
 	Weights     *nn.Weights       // the best weights, calibrated, with their provenance metadata
 	Fit         *FitResult        // the training run
-	Calibration *calibrate.Fitted // nil without a validation split (the weights then carry no temperature or OOD statistics)
+	Calibration *calibrate.Fitted // the temperature (1 without a validation split) and the OOD statistics (see calibrate.Fit)
 	Test        *metrics.Report   // Test at the fitted temperature; nil without a test split
 	TestOutputs calibrate.Outputs // the network's outputs on Test, in order
 }
@@ -54,26 +55,33 @@ func Run(ctx context.Context, r Recipe) (*RunResult, error) {
 	}
 	res := &RunResult{Fit: fit}
 	final := fit.Best
+	var val calibrate.Outputs
 	if len(r.Val) > 0 {
-		val, _, err := forward(ctx, fit.Best, r.Val, src, src.val, workers)
-		if err != nil {
+		if val, _, err = forward(ctx, fit.Best, r.Val, src, src.val, workers); err != nil {
 			return nil, fmt.Errorf("calibration on the validation split: %w", err)
 		}
-		tr, _, err := forward(ctx, fit.Best, r.Train, src, src.train, workers)
-		if err != nil {
-			return nil, fmt.Errorf("calibration on the training split: %w", err)
-		}
-		if final, res.Calibration, err = calibrate.Fit(fit.Best, val, tr, 0); err != nil {
-			return nil, err
-		}
+	}
+	tr, _, err := forward(ctx, fit.Best, r.Train, src, src.train, workers)
+	if err != nil {
+		return nil, fmt.Errorf("calibration on the training split: %w", err)
+	}
+	if final, res.Calibration, err = calibrate.Fit(fit.Best, val, tr, 0); err != nil {
+		return nil, err
 	}
 	meta := r.metadata()
 	if meta.Extra == nil {
 		meta.Extra = map[string]string{}
 	}
-	meta.Source = "papscope train"
-	meta.TrainingData = fmt.Sprintf("%s; trained %d epochs at %dx%d, batch %d, Adam lr %g, %s, images %s; best epoch %d by validation balanced accuracy",
-		r.Data, len(fit.History), r.Input.Width, r.Input.Height, r.Batch, r.learnRate(), r.Augment, r.Treatment, fit.BestEpoch)
+	meta.Source, meta.Data = "papscope train", r.Kind
+	if len(r.Test) > 0 {
+		meta.Evaluation = "the held-out test split, each image once"
+	}
+	kept := fmt.Sprintf("best epoch %d by validation balanced accuracy", fit.BestEpoch)
+	if r.KeepLast {
+		kept = "weights of the last epoch"
+	}
+	meta.TrainingData = fmt.Sprintf("%s; trained %d epochs at %dx%d, batch %d, Adam lr %g (%s schedule), %s, images %s; %s",
+		r.Data, len(fit.History), r.Input.Width, r.Input.Height, r.Batch, r.learnRate(), r.Schedule, r.Augment, r.Treatment, kept)
 	history, err := json.Marshal(fit.History)
 	if err != nil {
 		return nil, err
@@ -89,7 +97,7 @@ func Run(ctx context.Context, r Recipe) (*RunResult, error) {
 		if res.Test, err = metrics.Evaluate(out.Labels, softmaxAll(out.Logits, meta.Temperature)); err != nil {
 			return nil, fmt.Errorf("test split: %w", err)
 		}
-		if res.Calibration != nil {
+		if len(r.Val) > 0 {
 			before, err := metrics.Evaluate(out.Labels, softmaxAll(out.Logits, 1))
 			if err != nil {
 				return nil, fmt.Errorf("test split: %w", err)
@@ -102,7 +110,7 @@ func Run(ctx context.Context, r Recipe) (*RunResult, error) {
 		}
 		meta.Metrics = string(js)
 	}
-	if res.Calibration != nil {
+	{
 		js, err := json.Marshal(res.Calibration)
 		if err != nil {
 			return nil, err

@@ -89,6 +89,12 @@ func newTrainer(net *Net, cfg Config, dt tensor.Dtype) (*Trainer, error) {
 	return &Trainer{net: net, gr: gr, solver: solver, cw: cw, target: make([]float32, cfg.Batch*nn.NumClasses), warm: cfg.WarmStartMoving}, nil
 }
 
+// SetLearnRate changes Adam's step size for the steps that follow (a
+// schedule's work); Adam's moment estimates are kept.
+func (t *Trainer) SetLearnRate(lr float64) {
+	G.WithLearnRate(lr)(t.solver)
+}
+
 // Step runs one training step on a batch of images (as for Predict) with
 // their class indices: forward, loss, gradients, an Adam update of the
 // trainable weights and the moving-statistics update. It returns the batch's
