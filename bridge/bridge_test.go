@@ -17,7 +17,7 @@ import (
 func weightsFile(t *testing.T, seed uint64, in nn.Dims) []byte {
 	t.Helper()
 	m := nn.DefaultMetadata(in)
-	m.TrainingData = "synthetic fields, papscope synth"
+	m.TrainingData, m.Data = "fields drawn by papscope synth", nn.SyntheticData
 	w, err := nn.InitWeights(m, seed)
 	if err != nil {
 		t.Fatal(err)

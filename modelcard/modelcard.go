@@ -1,6 +1,7 @@
 // Package modelcard turns weights' metadata into the model card the page
 // shows: where the weights came from, what data trained them, their held-out
-// metrics, and whether they were trained on synthetic images.
+// metrics and how they were measured, and what kind of images trained them
+// (as the metadata records it: nn.Metadata.Data).
 package modelcard
 
 import (
@@ -21,7 +22,9 @@ type Card struct {
 	InputWidth   int           `json:"input_width"`   // the input size in pixels, for the page's note on resizing
 	InputHeight  int           `json:"input_height"`
 	Crop         float64       `json:"crop"`         // share of each side kept, centred, before resizing; 0 for the whole image
+	Data         string        `json:"data"`         // what kind of images trained them: nn.SyntheticData, nn.RealData, or "" when not recorded
 	Synthetic    bool          `json:"synthetic"`    // trained on synthetic images: a demonstration only
+	Evaluation   string        `json:"evaluation"`   // how the metrics were measured; "" when not recorded
 	OOD          string        `json:"ood"`          // whether an out-of-distribution score is available
 	Summary      []Field       `json:"summary"`      // held-out metrics overall
 	PerClass     []ClassMetric `json:"per_class"`    // held-out metrics per class, in class order
@@ -71,7 +74,9 @@ func New(name string, m nn.Metadata, hasOOD bool) Card {
 		InputWidth:   m.Input.Width,
 		InputHeight:  m.Input.Height,
 		Crop:         m.Crop,
-		Synthetic:    strings.Contains(strings.ToLower(m.TrainingData), "synth"),
+		Data:         m.Data,
+		Synthetic:    m.Data == nn.SyntheticData,
+		Evaluation:   m.Evaluation,
 		OOD:          "not carried by these weights: no out-of-distribution warning",
 	}
 	if hasOOD {

@@ -8,9 +8,9 @@ import (
 	"papscope/nn"
 )
 
-func meta(training, metrics string) nn.Metadata {
+func meta(training, data, metrics string) nn.Metadata {
 	m := nn.DefaultMetadata(nn.Dims{Height: 64, Width: 48})
-	m.TrainingData, m.Metrics, m.Source = training, metrics, "papscope train"
+	m.TrainingData, m.Data, m.Metrics, m.Source = training, data, metrics, "papscope train"
 	m.OODThreshold = 12.5
 	return m
 }
@@ -32,14 +32,16 @@ func TestNew(t *testing.T) {
 		oodSub    string
 	}{
 		{
-			name: "papscope metrics", m: meta("synthetic LBC fields (papscope synth)", papscopeMetrics), ood: true, synthetic: true,
+			name: "papscope metrics", m: meta("fields drawn by papscope synth", nn.SyntheticData, papscopeMetrics), ood: true, synthetic: true,
 			summary: []Field{{"Held-out images", "40"}, {"Accuracy", "92.5%"}, {"Balanced accuracy", "90.0%"},
 				{"Macro F1", "0.910"}, {"Calibration error (ECE)", "0.030"}},
 			perClass: []ClassMetric{{"HSIL", "1.000", "0.900", "0.947", "10"}, {"SCC", "0.800", "–", "0.800", "10"}},
 			oodSub:   "threshold 12.5",
 		},
-		{name: "no metrics", m: meta("Mendeley LBC", ""), note: "no held-out metrics", oodSub: "not carried"},
-		{name: "foreign metrics", m: meta("", `{"val_acc":0.9}`), note: "not in papscope's format", oodSub: "not carried"},
+		{name: "no metrics", m: meta("Mendeley LBC", nn.RealData, ""), note: "no held-out metrics", oodSub: "not carried"},
+		// The kind of data is what the metadata records, not a word in the description.
+		{name: "synthetic in words only", m: meta("synthetic fields", "", ""), note: "no held-out metrics", oodSub: "not carried"},
+		{name: "foreign metrics", m: meta("", "", `{"val_acc":0.9}`), note: "not in papscope's format", oodSub: "not carried"},
 	} {
 		c := New("w.safetensors", tc.m, tc.ood)
 		if c.Name != "w.safetensors" || c.Input != "48×64" {
@@ -61,7 +63,7 @@ func TestNew(t *testing.T) {
 			t.Errorf("%s: OOD %q, want it to contain %q", tc.name, c.OOD, tc.oodSub)
 		}
 	}
-	if c := New("x", meta("", ""), false); c.TrainingData != "unknown" {
+	if c := New("x", meta("", "", ""), false); c.TrainingData != "unknown" {
 		t.Errorf("empty training data shows %q, want unknown", c.TrainingData)
 	}
 }

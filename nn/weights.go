@@ -33,7 +33,9 @@ type Metadata struct {
 	Input         Dims              // input size the weights were trained at
 	Preprocessing string            // how inputs are prepared (informational)
 	TrainingData  string            // what data trained the weights
+	Data          string            // what kind of images trained them: SyntheticData, RealData, or "" when not recorded
 	Metrics       string            // held-out metrics as a JSON object, empty when unknown
+	Evaluation    string            // how Metrics were measured (the split, what was counted), empty when not recorded
 	Source        string            // where the weights came from (trainer, import)
 	Temperature   float64           // softmax temperature Probs are computed at (calibration); 0 means 1
 	OODThreshold  float64           // largest in-distribution OOD score; 0 when the weights carry no OOD statistics
@@ -50,8 +52,16 @@ const (
 	keyTrainingData  = "training_data"
 	keyMetrics       = "metrics"
 	keySource        = "source"
+	keyData          = "data"
+	keyEvaluation    = "evaluation"
 	keyCrop          = "crop"
 	formatName       = "papscope-xception-lite-v1"
+)
+
+// Kinds of training images, for Metadata.Data.
+const (
+	SyntheticData = "synthetic" // drawings of fields (papscope synth): weights for demonstrations and tests
+	RealData      = "real"      // fields of real slides
 )
 
 // Weights holds a complete, validated set of the network's parameters, and
@@ -125,6 +135,9 @@ func (m Metadata) validate() error {
 	if err := CheckCrop(m.Crop); err != nil {
 		return fmt.Errorf("weights: %w", err)
 	}
+	if m.Data != "" && m.Data != SyntheticData && m.Data != RealData {
+		return fmt.Errorf("weights: data kind %q, want %q, %q or none", m.Data, SyntheticData, RealData)
+	}
 	if m.Metrics != "" && !json.Valid([]byte(m.Metrics)) {
 		return fmt.Errorf("weights: metrics metadata is not valid JSON")
 	}
@@ -195,6 +208,8 @@ func decodeMetadata(md map[string]string) (Metadata, error) {
 	m.TrainingData = md[keyTrainingData]
 	m.Metrics = md[keyMetrics]
 	m.Source = md[keySource]
+	m.Data = md[keyData]
+	m.Evaluation = md[keyEvaluation]
 	var err error
 	if m.Temperature, err = parseDecimal(md, keyTemperature); err != nil {
 		return Metadata{}, err
@@ -207,7 +222,7 @@ func decodeMetadata(md map[string]string) (Metadata, error) {
 	}
 	for k, v := range md {
 		switch k {
-		case keyFormat, keyClasses, keyInputShape, keyPreprocessing, keyTrainingData, keyMetrics, keySource,
+		case keyFormat, keyClasses, keyInputShape, keyPreprocessing, keyTrainingData, keyMetrics, keySource, keyData, keyEvaluation,
 			keyTemperature, keyOODThreshold, keyCrop:
 		default:
 			if m.Extra == nil {
@@ -241,6 +256,8 @@ func (w *Weights) Encode(out io.Writer) error {
 	set(keyTrainingData, w.Meta.TrainingData)
 	set(keyMetrics, w.Meta.Metrics)
 	set(keySource, w.Meta.Source)
+	set(keyData, w.Meta.Data)
+	set(keyEvaluation, w.Meta.Evaluation)
 	delete(md, keyTemperature) // only the fields say what the weights carry
 	delete(md, keyOODThreshold)
 	delete(md, keyCrop)

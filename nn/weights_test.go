@@ -23,6 +23,7 @@ func TestWeightsRoundTrip(t *testing.T) {
 	w.Meta.TrainingData = "synthetic fields, seed 5"
 	w.Meta.Metrics = `{"accuracy":0.97}`
 	w.Meta.Source = "test"
+	w.Meta.Data, w.Meta.Evaluation = SyntheticData, "held-out test split"
 	w.Meta.Extra = map[string]string{"note": "kept"}
 	data := encodeWeights(t, w)
 	got, err := DecodeWeights(data)
@@ -31,6 +32,7 @@ func TestWeightsRoundTrip(t *testing.T) {
 	}
 	if got.Meta.Input != (Dims{120, 160}) || got.Meta.TrainingData != w.Meta.TrainingData ||
 		got.Meta.Metrics != w.Meta.Metrics || got.Meta.Source != "test" || got.Meta.Extra["note"] != "kept" ||
+		got.Meta.Data != SyntheticData || got.Meta.Evaluation != w.Meta.Evaluation ||
 		got.Meta.Preprocessing != Preprocessing {
 		t.Errorf("metadata %+v, want %+v", got.Meta, w.Meta)
 	}
@@ -115,6 +117,9 @@ func TestDecodeWeightsErrors(t *testing.T) {
 		{"bad metrics", mutate(t, valid, func(f *safetensors.File) {
 			f.Metadata["metrics"] = "{accuracy"
 		}), "metrics metadata is not valid JSON"},
+		{"unknown data kind", mutate(t, valid, func(f *safetensors.File) {
+			f.Metadata["data"] = "drawn"
+		}), `data kind "drawn"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -347,7 +347,11 @@ func (p *page) showModel(resp bridge.Response, demo bool) {
 		wrap := add(card, "div", "")
 		wrap.Class().Add("table-wrap")
 		table := add(wrap, "table", "")
-		add(table, "caption", "Per class, on the held-out test images")
+		caption := "Per class, on the held-out test images"
+		if c.Evaluation != "" {
+			caption = "Per class: " + c.Evaluation
+		}
+		add(table, "caption", caption)
 		head := add(add(table, "thead", ""), "tr", "")
 		for _, h := range []string{"Class", "Precision", "Recall", "F1", "Images"} {
 			add(head, "th", h).SetAttribute("scope", "col")
@@ -367,8 +371,12 @@ func (p *page) showModel(resp bridge.Response, demo bool) {
 	}
 	detail := p.el("demo-notice-detail")
 	switch {
-	case demo || c.Synthetic:
+	case c.Synthetic:
 		detail.SetTextContent("These weights are trained on synthetic images, not on patients' slides: they demonstrate papscope and must not be used for diagnosis.")
+	case demo && c.Data == nn.RealData:
+		detail.SetTextContent("These weights learnt from real Pap-smear fields of one laboratory and were evaluated on slides they never saw; the model card below gives their figures and limits. papscope is for teaching and research: it is not a diagnostic device.")
+	case demo:
+		detail.SetTextContent("These weights do not record what data trained them: treat their results as a demonstration, never as a diagnosis.")
 	default:
 		detail.SetTextContent("These weights come from your file: papscope cannot know how they were validated. Its results are not a diagnosis.")
 	}
