@@ -60,11 +60,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if *plot != "" {
-		var buf bytes.Buffer
-		if err := metrics.WriteConfusionPNG(&buf, rep); err != nil {
-			return err
-		}
-		if err := safefile.Write(*plot, buf.Bytes()); err != nil {
+		if err := writeConfusion(*plot, rep); err != nil {
 			return err
 		}
 	}
@@ -122,4 +118,13 @@ func evaluateOOD(model *nn.Model, in []float64, perKind, workers int) (*metrics.
 		return nil, err
 	}
 	return metrics.EvaluateOOD(w.Meta.OODThreshold, in, names, out)
+}
+
+// writeConfusion writes r's confusion matrix as a PNG to path.
+func writeConfusion(path string, r *metrics.Report) error {
+	var buf bytes.Buffer
+	if err := metrics.WriteConfusionPNG(&buf, r); err != nil {
+		return err
+	}
+	return safefile.Write(path, buf.Bytes())
 }

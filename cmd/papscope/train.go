@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,7 +16,6 @@ import (
 	"papscope/dataset"
 	"papscope/nn"
 	"papscope/safefile"
-	"papscope/shortcut"
 	"papscope/train"
 )
 
@@ -25,22 +23,12 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("train", stderr)
 	data := fs.String("data", "", "dataset folder with one subfolder per class (HSIL, LSIL, NILM, SCC)")
 	out := fs.String("o", "", "output weights file (.safetensors): the best weights by validation")
-	epochs := fs.Int("epochs", 20, "epochs to train (counting those of a resumed checkpoint)")
-	batch := fs.Int("batch", 16, "images per training step")
-	lr := fs.Float64("lr", 1e-3, "Adam learning rate")
-	size := fs.String("size", "128", "input size: N for N×N, or WxH")
-	seed := fs.Uint64("seed", 1, "seed of the split, the initial weights, the shuffles and the augmentation")
+	rf := addRecipeFlags(fs)
 	resume := fs.String("resume", "", "checkpoint to continue from (Adam's moments restart at zero)")
 	ckpt := fs.String("checkpoint", "", "checkpoint written after every epoch and on Ctrl-C (default: OUT with .ckpt.safetensors)")
 	groups := fs.String("groups", "", "CSV mapping files to slide or patient ids, so one slide never straddles two splits")
 	initW := fs.String("init", "", "weights to start from (any input size) instead of a fresh initialisation")
-	patience := fs.Int("patience", 5, "stop after this many epochs without a better validation score (0: never)")
 	split := fs.String("split", "0.7,0.15,0.15", "train,validation,test fractions")
-	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "goroutines decoding, augmenting and validating")
-	noAugment := fs.Bool("no-augment", false, "train without flips, rotations and colour jitter")
-	quality := fs.Int("jpeg-quality", shortcut.Default.JPEGQuality, "re-encode every image at this JPEG quality before use, every class alike (0: use the files as they are)")
-	crop := fs.Float64("crop", shortcut.Default.Crop, "keep this share of each side, centred, every class alike; recorded in the weights so inference crops alike (0 or 1: whole image)")
-	recalibrate := fs.Int("recalibrate", train.DefaultRecalibrate, "training images that reset the batch-normalization statistics after every epoch (0: keep the moving averages)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -53,24 +41,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: -o OUT.safetensors is required", errUsage)
 	case fs.NArg() > 0:
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
-	case *epochs < 1, *batch < 1, *workers < 1:
-		return fmt.Errorf("%w: -epochs, -batch and -workers must be at least 1", errUsage)
-	case !(*lr > 0):
-		return fmt.Errorf("%w: -lr must be > 0", errUsage)
-	case *recalibrate < 0:
-		return fmt.Errorf("%w: -recalibrate must be ≥ 0", errUsage)
-	case *patience < 0:
-		return fmt.Errorf("%w: -patience must be ≥ 0", errUsage)
-	case *quality < 0 || *quality > 100:
-		return fmt.Errorf("%w: -jpeg-quality must be 0–100", errUsage)
-	case nn.CheckCrop(*crop) != nil:
-		return fmt.Errorf("%w: -crop: %v", errUsage, nn.CheckCrop(*crop))
 	case *resume != "" && *initW != "":
 		return fmt.Errorf("%w: give -resume or -init, not both", errUsage)
-	}
-	in, err := parseInputSize(*size)
-	if err != nil {
-		return fmt.Errorf("%w: -size: %v", errUsage, err)
 	}
 	fractions, err := parseSplit(*split)
 	if err != nil {
@@ -88,16 +60,16 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		// The run's settings come from the checkpoint unless given again.
 		st := resumed.State
 		if !set["size"] {
-			in = nn.Dims{Height: st.Input[0], Width: st.Input[1]}
+			*rf.size = fmt.Sprintf("%dx%d", st.Input[1], st.Input[0])
 		}
 		if !set["batch"] {
-			*batch = st.Batch
+			*rf.batch = st.Batch
 		}
 		if !set["seed"] {
-			*seed = st.Seed
+			*rf.seed = st.Seed
 		}
 		if !set["lr"] {
-			*lr = st.LearnRate
+			*rf.lr = st.LearnRate
 		}
 		if v, ok := st.Notes["split"]; ok && !set["split"] {
 			if fractions, err = parseSplit(v); err != nil {
@@ -108,6 +80,10 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			*groups = v
 		}
 	}
+	cfg, err := rf.config()
+	if err != nil {
+		return err
+	}
 	var init *nn.Weights
 	if *initW != "" {
 		if init, err = loadWeights(*initW); err != nil {
@@ -115,42 +91,32 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	d, err := loadData(*data, *groups, *workers, "train", stderr)
+	d, err := loadData(*data, *groups, cfg.Workers, "train", stderr)
 	if err != nil {
 		return err
 	}
-	trainSet, valSet, testSet, err := dataset.Split(d, fractions, *seed)
+	trainSet, valSet, testSet, err := dataset.Split(d, fractions, cfg.Seed)
 	if err != nil {
 		return err
 	}
 	grouping := groupingText(d)
 	counts := classCounts(d.Counts())
 	fmt.Fprintf(stderr, "data %s: %d images (%s); train %d, validation %d, test %d (%s, seed %d)\n",
-		*data, len(d.Items), counts, len(trainSet), len(valSet), len(testSet), grouping, *seed)
+		*data, len(d.Items), counts, len(trainSet), len(valSet), len(testSet), grouping, cfg.Seed)
 
-	cfg := train.FitConfig{
-		Train: examples(trainSet), Val: examples(valSet), Input: in, Batch: *batch, Epochs: *epochs,
-		LearnRate: *lr, Seed: *seed, Patience: *patience, Augment: train.DefaultAugment,
-		Treatment: shortcut.Treatment{JPEGQuality: *quality, Crop: *crop},
-		Init:      init, Resume: resumed, Checkpoint: *ckpt, Workers: *workers,
-		Notes:       map[string]string{"split": *split, "groups": *groups},
-		Recalibrate: *recalibrate,
-	}
-	if *recalibrate == 0 {
-		cfg.Recalibrate = -1
-	}
-	if *noAugment {
-		cfg.Augment = train.Augment{}
-	}
+	cfg.Train, cfg.Val, cfg.Init, cfg.Resume, cfg.Checkpoint = examples(trainSet), examples(valSet), init, resumed, *ckpt
+	cfg.Notes = map[string]string{"split": *split, "groups": *groups}
 	bar := newProgressBar(stderr, "train")
 	cfg.Progress = bar.update
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(stderr, "training at %dx%d, batch %d, Adam lr %g, up to %d epochs, images %s (checkpoint %s)\n",
-		in.Width, in.Height, *batch, *lr, *epochs, cfg.Treatment, *ckpt)
+	in := cfg.Input
+	fmt.Fprintf(stderr, "training at %dx%d, batch %d, Adam lr %g (%s), up to %d epochs, %s, images %s (checkpoint %s)\n",
+		in.Width, in.Height, cfg.Batch, cfg.LearnRate, cfg.Schedule, cfg.Epochs, cfg.Augment, cfg.Treatment, *ckpt)
 	res, err := train.Run(ctx, train.Recipe{FitConfig: cfg, Test: examples(testSet),
+		Kind: *rf.kind,
 		Data: fmt.Sprintf("%s: %d images (%s); split train %d / validation %d / test %d, %s, seed %d",
-			*data, len(d.Items), counts, len(trainSet), len(valSet), len(testSet), grouping, *seed)})
+			rf.dataText(*data), len(d.Items), counts, len(trainSet), len(valSet), len(testSet), grouping, cfg.Seed)})
 	bar.finish()
 	if errors.Is(err, train.ErrInterrupted) {
 		return fmt.Errorf("%w; continue with: papscope train -data %s -o %s -resume %s", err, *data, *out, *ckpt)
@@ -163,16 +129,16 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	best := fit.History[fit.BestEpoch-1]
 	fmt.Fprintf(stderr, "finished (%s) after %d epochs; best epoch %d: validation balanced accuracy %.4f, loss %.4f\n",
 		fit.Stopped, len(fit.History), fit.BestEpoch, best.ValBalanced, best.ValLoss)
-	if c := res.Calibration; c == nil {
-		fmt.Fprintln(stderr, "papscope train: warning: no validation split: the weights carry no temperature and no out-of-distribution statistics")
-	} else {
-		if c.Temperature != c.TemperatureFitted {
-			fmt.Fprintf(stderr, "calibration: the validation loss keeps falling to temperature %.3g (the split is separated without error): temperature kept at 1\n", c.TemperatureFitted)
-		}
-		if res.Test != nil {
-			fmt.Fprintf(stderr, "calibration: temperature %.4g; test ECE %.4f before, %.4f after; OOD threshold %.4g (%g quantile of validation)\n",
-				c.Temperature, c.TestECEBefore, c.TestECEAfter, c.OODThreshold, c.OODQuantile)
-		}
+	c := res.Calibration
+	switch {
+	case len(valSet) == 0:
+		fmt.Fprintf(stderr, "papscope train: warning: no validation split: temperature left at 1; OOD threshold %.4g (%g quantile of the training images' own scores)\n", c.OODThreshold, c.OODQuantile)
+	case c.Temperature != c.TemperatureFitted:
+		fmt.Fprintf(stderr, "calibration: the validation loss keeps falling to temperature %.3g (the split is separated without error): temperature kept at 1\n", c.TemperatureFitted)
+	}
+	if res.Test != nil && len(valSet) > 0 {
+		fmt.Fprintf(stderr, "calibration: temperature %.4g; test ECE %.4f before, %.4f after; OOD threshold %.4g (%g quantile of validation)\n",
+			c.Temperature, c.TestECEBefore, c.TestECEAfter, c.OODThreshold, c.OODQuantile)
 	}
 	if res.Test != nil {
 		fmt.Fprintf(stdout, "held-out test split (%d images), best weights:\n", res.Test.N)

@@ -106,14 +106,15 @@ func TestTrainEndToEnd(t *testing.T) {
 	if !w.HasOOD() || !(m.Temperature > 0) || !(m.OODThreshold > 0) {
 		t.Errorf("weights not calibrated: OOD %v, temperature %g, threshold %g", w.HasOOD(), m.Temperature, m.OODThreshold)
 	}
-	var fit map[string]float64
+	var fit map[string]any
 	if err := json.Unmarshal([]byte(m.Extra["calibration"]), &fit); err != nil {
 		t.Fatalf("calibration record %q: %v", m.Extra["calibration"], err)
 	}
-	if f := fit["temperature_fitted"]; f <= calibrate.MinTemperature*1.001 && m.Temperature != 1 {
+	num := func(k string) float64 { v, _ := fit[k].(float64); return v }
+	if f := num("temperature_fitted"); f <= calibrate.MinTemperature*1.001 && m.Temperature != 1 {
 		t.Errorf("a temperature fit at the end of the range (%g) was kept (%g), want 1", f, m.Temperature)
 	}
-	if fit["temperature"] != m.Temperature || fit["test_ece_after"] < 0 || fit["val_nll_after"] > fit["val_nll_before"]+1e-9 {
+	if num("temperature") != m.Temperature || num("test_ece_after") < 0 || num("val_nll_after") > num("val_nll_before")+1e-9 || fit["ood_threshold_from"] != "validation" {
 		t.Errorf("calibration record %v (temperature %g)", fit, m.Temperature)
 	}
 	// eval measures the OOD score against generated outliers.
