@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"papscope/dataset/lbctest"
 	"papscope/nn"
 )
 
@@ -161,23 +162,8 @@ func TestFoldsProperties(t *testing.T) {
 	}
 }
 
-// lbcData is the real LBC folder: $LBC_DATA, else ../shared/data/lbc beside
-// the repository root. It skips the test when the folder is absent and
-// LBC_DATA is not set.
-func lbcData(t *testing.T) string {
-	t.Helper()
-	if dir := os.Getenv("LBC_DATA"); dir != "" {
-		return dir
-	}
-	dir := filepath.Join("..", "..", "shared", "data", "lbc")
-	if _, err := os.Stat(filepath.Join(dir, ManifestName)); err != nil {
-		t.Skipf("no real LBC data at %s (set LBC_DATA): %v", dir, err)
-	}
-	return dir
-}
-
 func TestRealLBCManifest(t *testing.T) {
-	dir := lbcData(t)
+	dir := lbctest.Dir(t, 1)
 	d, unused, err := Load(dir, "")
 	if err != nil {
 		t.Fatal(err)

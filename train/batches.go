@@ -10,7 +10,8 @@ import (
 // preparedBatch is one augmented batch, ready for a step.
 type preparedBatch struct {
 	images []float32
-	idx    []int // training example indices
+	full   []float32 // the augmented whole inputs, when the step sees patches of them
+	idx    []int     // training example indices
 	err    error
 	pool   *sync.Pool
 }
@@ -21,10 +22,14 @@ func (b *preparedBatch) release() { b.pool.Put(b) }
 // goroutines, a batch ahead of the trainer.
 func produce(ctx context.Context, cfg FitConfig, src *source, perm []int, epoch, first, batches, workers int) <-chan *preparedBatch {
 	out := make(chan *preparedBatch, 1)
-	in, batch, n := cfg.Input, cfg.Batch, len(perm)
-	size := src.dec.size()
+	in, step, batch, n := cfg.Input, cfg.stepInput(), cfg.Batch, len(perm)
+	size, stepSize := src.dec.size(), step.Height*step.Width*3
 	pool := &sync.Pool{New: func() any {
-		return &preparedBatch{images: make([]float32, batch*size), idx: make([]int, batch)}
+		b := &preparedBatch{images: make([]float32, batch*stepSize), idx: make([]int, batch)}
+		if cfg.Patch > 0 {
+			b.full = make([]float32, batch*size)
+		}
+		return b
 	}}
 	go func() {
 		defer close(out)
@@ -40,8 +45,17 @@ func produce(ctx context.Context, cfg FitConfig, src *source, perm []int, epoch,
 				if err != nil {
 					return err
 				}
-				t := cfg.Augment.Draw(augmentRNG(cfg.Seed, epoch, i), in)
-				return t.Apply(bt.images[k*size:(k+1)*size], x, in)
+				rng := augmentRNG(cfg.Seed, epoch, i)
+				t := cfg.Augment.Draw(rng, in)
+				if cfg.Patch == 0 {
+					return t.Apply(bt.images[k*size:(k+1)*size], x, in)
+				}
+				full := bt.full[k*size : (k+1)*size]
+				if err := t.Apply(full, x, in); err != nil {
+					return err
+				}
+				patch(bt.images[k*stepSize:(k+1)*stepSize], full, in, step, rng.IntN(in.Height-step.Height+1), rng.IntN(in.Width-step.Width+1))
+				return nil
 			}, size)
 			if ctx.Err() != nil {
 				return
@@ -57,4 +71,14 @@ func produce(ctx context.Context, cfg FitConfig, src *source, perm []int, epoch,
 		}
 	}()
 	return out
+}
+
+// patch copies the part of src (an HWC RGB image of size in) of size out
+// whose top-left corner is (y0, x0) into dst.
+func patch(dst, src []float32, in, out nn.Dims, y0, x0 int) {
+	row := out.Width * 3
+	for y := range out.Height {
+		s := ((y0+y)*in.Width + x0) * 3
+		copy(dst[y*row:(y+1)*row], src[s:s+row])
+	}
 }

@@ -30,14 +30,21 @@ const DefaultCacheBytes = 4 << 30
 // FitConfig sets up a training run.
 type FitConfig struct {
 	Train, Val []Example // Val may be empty: then no validation, no early stopping, and the last weights are the best
-	Input      nn.Dims   // size every image is resized to
-	Batch      int       // images per step; the last batch of an epoch is filled from the epoch's first images
-	Epochs     int       // total epochs, counting those of a resumed checkpoint
-	LearnRate  float64   // Adam's step size; 0 means 1e-3
-	Seed       uint64    // seeds the initial weights, the shuffles and the augmentation
-	Patience   int       // stop after this many epochs without a better validation score; 0 never stops early
-	Augment    Augment   // random changes per image and epoch; the zero value changes nothing
-	Schedule   Schedule  // how the step size changes over the run; the zero value keeps LearnRate
+	Input      nn.Dims   // size every image is resized to: the weights' input size, what validation and inference see
+
+	// Patch, when above 0, trains on a random Patch×Patch square of each
+	// (augmented) input instead of the whole: the network is fully
+	// convolutional with a global average pool, so it learns from cells at
+	// Input's scale for the cost of a Patch-sized step, and the weights then
+	// classify the whole Input-sized field.
+	Patch     int
+	Batch     int      // images per step; the last batch of an epoch is filled from the epoch's first images
+	Epochs    int      // total epochs, counting those of a resumed checkpoint
+	LearnRate float64  // Adam's step size; 0 means 1e-3
+	Seed      uint64   // seeds the initial weights, the shuffles and the augmentation
+	Patience  int      // stop after this many epochs without a better validation score; 0 never stops early
+	Augment   Augment  // random changes per image and epoch; the zero value changes nothing
+	Schedule  Schedule // how the step size changes over the run; the zero value keeps LearnRate
 
 	// KeepLast makes the last epoch's weights the result, whatever validation
 	// says: the recipe is then fixed in advance (epochs, schedule) and
@@ -78,6 +85,14 @@ type FitConfig struct {
 	source *source // inputs already decoded by Run; nil: Fit decodes them
 }
 
+// stepInput is the size of the images a training step sees: Patch×Patch, or Input.
+func (cfg *FitConfig) stepInput() nn.Dims {
+	if cfg.Patch > 0 {
+		return nn.Dims{Height: cfg.Patch, Width: cfg.Patch}
+	}
+	return cfg.Input
+}
+
 // decoder returns how cfg turns files into inputs.
 func (cfg *FitConfig) decoder() decoder {
 	return decoder{in: cfg.Input, treat: cfg.Treatment}
@@ -109,6 +124,17 @@ func (cfg *FitConfig) check() error {
 	}
 	if err := nn.CheckInput(cfg.Input); err != nil {
 		return fmt.Errorf("train: %w", err)
+	}
+	if cfg.Patch < 0 {
+		return fmt.Errorf("train: patch %d, want 0 (whole inputs) or a side in pixels", cfg.Patch)
+	}
+	if cfg.Patch != 0 {
+		if cfg.Patch > min(cfg.Input.Height, cfg.Input.Width) {
+			return fmt.Errorf("train: patch %d is larger than the %dx%d input", cfg.Patch, cfg.Input.Width, cfg.Input.Height)
+		}
+		if err := nn.CheckInput(cfg.stepInput()); err != nil {
+			return fmt.Errorf("train: patch: %w", err)
+		}
 	}
 	if cfg.Batch < 1 {
 		return fmt.Errorf("train: batch size %d, want at least 1", cfg.Batch)

@@ -126,7 +126,7 @@ func newFitRun(ctx context.Context, cfg FitConfig) (*fitRun, error) {
 		return nil, err
 	}
 	r.net.SetMetadata(cfg.metadata())
-	if r.tr, err = NewTrainer(r.net, Config{Batch: cfg.Batch, Input: cfg.Input, LearnRate: st.LearnRate, ClassWeights: st.ClassWeights,
+	if r.tr, err = NewTrainer(r.net, Config{Batch: cfg.Batch, Input: cfg.stepInput(), LearnRate: st.LearnRate, ClassWeights: st.ClassWeights,
 		WarmStartMoving: cfg.Resume == nil && st.Epoch == 0}); err != nil {
 		return nil, err
 	}

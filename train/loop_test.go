@@ -367,3 +367,38 @@ func TestCosineSchedule(t *testing.T) {
 		t.Error("Cosine trains exactly as Constant: the schedule does not reach the steps")
 	}
 }
+
+// TestPatchTraining trains on 16×16 patches of 32×32 inputs: the steps see
+// patches, the weights (and validation) the whole input.
+func TestPatchTraining(t *testing.T) {
+	cfg := tinyConfig(t, tinyDataset(t, 2), 1)
+	cfg.Input, cfg.Patch = nn.Dims{Height: 32, Width: 32}, 16
+	res, err := Fit(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Best.Meta.Input != cfg.Input || res.History[0].ValN == 0 {
+		t.Errorf("weights for %v, validation of %d images: want the whole %v input", res.Best.Meta.Input, res.History[0].ValN, cfg.Input)
+	}
+	for _, bad := range []int{-1, 33} {
+		cfg.Patch = bad
+		if _, err := Fit(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "patch") {
+			t.Errorf("patch %d: error %v", bad, err)
+		}
+	}
+}
+
+func TestPatch(t *testing.T) {
+	in, out := nn.Dims{Height: 3, Width: 4}, nn.Dims{Height: 2, Width: 2}
+	src := make([]float32, 3*4*3)
+	for i := range src {
+		src[i] = float32(i)
+	}
+	dst := make([]float32, 2*2*3)
+	patch(dst, src, in, out, 1, 2)
+	// Rows 1–2, columns 2–3: pixel (y, x) starts at (y*4+x)*3.
+	want := []float32{18, 19, 20, 21, 22, 23, 30, 31, 32, 33, 34, 35}
+	if !slices.Equal(dst, want) {
+		t.Errorf("patch = %v, want %v", dst, want)
+	}
+}

@@ -80,8 +80,12 @@ func Run(ctx context.Context, r Recipe) (*RunResult, error) {
 	if r.KeepLast {
 		kept = "weights of the last epoch"
 	}
-	meta.TrainingData = fmt.Sprintf("%s; trained %d epochs at %dx%d, batch %d, Adam lr %g (%s schedule), %s, images %s; %s",
-		r.Data, len(fit.History), r.Input.Width, r.Input.Height, r.Batch, r.learnRate(), r.Schedule, r.Augment, r.Treatment, kept)
+	at := fmt.Sprintf("%dx%d", r.Input.Width, r.Input.Height)
+	if r.Patch > 0 {
+		at = fmt.Sprintf("%dx%d in random %dx%d patches", r.Input.Width, r.Input.Height, r.Patch, r.Patch)
+	}
+	meta.TrainingData = fmt.Sprintf("%s; trained %d epochs at %s, batch %d, Adam lr %g (%s schedule), %s, images %s; %s",
+		r.Data, len(fit.History), at, r.Batch, r.learnRate(), r.Schedule, r.Augment, r.Treatment, kept)
 	history, err := json.Marshal(fit.History)
 	if err != nil {
 		return nil, err

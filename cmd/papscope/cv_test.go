@@ -61,7 +61,7 @@ func TestCVEndToEnd(t *testing.T) {
 			NILM      struct {
 				N int `json:"n"`
 			} `json:"nilm_augmented"`
-			Folds     []struct {
+			Folds []struct {
 				HeldOut     []string `json:"held_out_slides"`
 				Temperature float64  `json:"temperature"`
 				OOD         struct {

@@ -14,12 +14,12 @@ import (
 // recipeFlags are the training settings papscope train and papscope cv share,
 // so that cross-validation measures exactly the recipe train runs.
 type recipeFlags struct {
-	epochs, batch, patience, quality, recalibrate, workers *int
-	lr, crop                                               *float64
-	size, augment, schedule                                *string
-	seed                                                   *uint64
-	keepLast                                               *bool
-	kind, describe                                         *string
+	epochs, batch, patch, patience, quality, recalibrate, workers *int
+	lr, crop                                                      *float64
+	size, augment, schedule                                       *string
+	seed                                                          *uint64
+	keepLast                                                      *bool
+	kind, describe                                                *string
 }
 
 // addRecipeFlags defines the shared training flags on fs.
@@ -30,6 +30,7 @@ func addRecipeFlags(fs *flag.FlagSet) *recipeFlags {
 		lr:          fs.Float64("lr", 1e-3, "Adam learning rate (the first step's, under -schedule cosine)"),
 		schedule:    fs.String("schedule", "constant", "learning-rate schedule: constant, or cosine (decays to 1% by the last step)"),
 		size:        fs.String("size", "128", "input size: N for N×N, or WxH"),
+		patch:       fs.Int("patch", 0, "train on random N×N patches of each input (the weights classify the whole input): cells at -size's scale for the cost of N (0: whole inputs)"),
 		seed:        fs.Uint64("seed", 1, "seed of the split, the initial weights, the shuffles and the augmentation"),
 		patience:    fs.Int("patience", 5, "stop after this many epochs without a better validation score (0: never)"),
 		keepLast:    fs.Bool("keep-last", false, "keep the last epoch's weights, not the best by validation (validation then only reports; no early stopping)"),
@@ -83,7 +84,7 @@ func (f *recipeFlags) config() (train.FitConfig, error) {
 		return train.FitConfig{}, fmt.Errorf("%w: -schedule: %v", errUsage, err)
 	}
 	cfg := train.FitConfig{
-		Input: in, Batch: *f.batch, Epochs: *f.epochs, LearnRate: *f.lr, Schedule: sched, Seed: *f.seed,
+		Input: in, Patch: *f.patch, Batch: *f.batch, Epochs: *f.epochs, LearnRate: *f.lr, Schedule: sched, Seed: *f.seed,
 		Patience: *f.patience, KeepLast: *f.keepLast, Augment: aug,
 		Treatment: shortcut.Treatment{JPEGQuality: *f.quality, Crop: *f.crop},
 		Workers:   *f.workers, Recalibrate: *f.recalibrate,
@@ -96,6 +97,6 @@ func (f *recipeFlags) config() (train.FitConfig, error) {
 
 // String describes the recipe for cv's resume key and reports.
 func (f *recipeFlags) String() string {
-	return fmt.Sprintf("size %s batch %d epochs %d lr %g %s seed %d patience %d keep-last %t augment %s jpeg %d crop %g recalibrate %d",
-		*f.size, *f.batch, *f.epochs, *f.lr, *f.schedule, *f.seed, *f.patience, *f.keepLast, *f.augment, *f.quality, *f.crop, *f.recalibrate)
+	return fmt.Sprintf("size %s patch %d batch %d epochs %d lr %g %s seed %d patience %d keep-last %t augment %s jpeg %d crop %g recalibrate %d",
+		*f.size, *f.patch, *f.batch, *f.epochs, *f.lr, *f.schedule, *f.seed, *f.patience, *f.keepLast, *f.augment, *f.quality, *f.crop, *f.recalibrate)
 }
