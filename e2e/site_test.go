@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"papscope/nn"
 	"papscope/results"
 	"papscope/safetensors"
 	"papscope/serve"
@@ -51,6 +52,19 @@ func TestLoad(t *testing.T) {
 	if name := eval[string](p, `document.querySelector('#weights-name')?.textContent.trim() ?? ''`); name == "" || name == "—" {
 		t.Errorf("#weights-name = %q once ready, want the weights' name", name)
 	}
+	// The notice says what the shipped weights' metadata records about their data.
+	data, err := os.ReadFile(suite.weights)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := nn.DecodeWeights(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{nn.RealData: "real Pap-smear fields", nn.SyntheticData: "synthetic images", "": "do not record"}[w.Meta.Data]
+	if notice := eval[string](p, `document.querySelector('#demo-notice-detail')?.textContent ?? ''`); !strings.Contains(notice, want) {
+		t.Errorf("notice %q for weights whose data is %q: want it to say %q", notice, w.Meta.Data, want)
+	}
 	// The site arrives with its security headers, the right types, and compressed.
 	base := suite.srv.URL + "/"
 	checks := []struct{ url, header, want string }{
@@ -79,7 +93,7 @@ func TestLoad(t *testing.T) {
 // input, gets probabilities that sum to 1 and agree with `papscope classify
 // -json` on the same file (within the stated JPEG difference), with the same
 // top class. Whether that class is the expected one is the weights' business,
-// not the page's: today's weights are trained on synthetic fields.
+// not the page's (the model card gives the weights' figures).
 func TestGallery(t *testing.T) {
 	var files []string
 	for _, s := range suite.samples {

@@ -78,7 +78,7 @@ func runCV(args []string, stdout, stderr io.Writer) error {
 	byImage := fs.Bool("by-image", true, "also cross-validate split by image (ignoring slides and originals), to show what such a split would claim")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	plot := fs.String("plot", "", "write the confusion matrix of the cross-validation by slide as a PNG to this file")
-	outPath := fs.String("o", "", "then train weights on every slide with the same recipe, calibrated on the out-of-fold outputs, and write them here (.safetensors; needs -keep-last)")
+	outPath := fs.String("o", "", "then train weights on every slide with the same recipe (for the folds' median best epoch, or -epochs with -keep-last), calibrated on the out-of-fold outputs, and write them here (.safetensors)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -93,8 +93,6 @@ func runCV(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: -val must be in [0, 1)", errUsage)
 	case *valShare == 0 && !*rf.keepLast:
 		return fmt.Errorf("%w: -val 0 leaves nothing to choose the best epoch by: add -keep-last", errUsage)
-	case *outPath != "" && !*rf.keepLast:
-		return fmt.Errorf("%w: -o trains on every slide, with no validation to choose an epoch by: add -keep-last (and choose -epochs by cross-validation)", errUsage)
 	}
 	base, err := rf.config()
 	if err != nil {
@@ -199,6 +197,17 @@ func trainFinal(ctx context.Context, d *dataset.Dataset, sums []*cvSummary, base
 	}
 	cfg := base
 	cfg.Train, cfg.Val = examples(d.Items), nil
+	if !cfg.KeepLast {
+		// No validation is left to choose an epoch by: train for the
+		// epoch the folds' validation chose, the median over the folds.
+		var best []int
+		for _, f := range bySlide.Folds {
+			best = append(best, f.BestEpoch)
+		}
+		slices.Sort(best)
+		cfg.Epochs, cfg.KeepLast = best[(len(best)-1)/2], true
+		fmt.Fprintf(stderr, "final weights: %d epochs, the median of the folds' best epochs %v\n", cfg.Epochs, best)
+	}
 	cfg.Checkpoint = filepath.Join(work, "final.ckpt.safetensors")
 	cfg.Progress = bar.update
 	if _, err := os.Stat(cfg.Checkpoint); err == nil {

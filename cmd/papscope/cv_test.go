@@ -137,7 +137,6 @@ func TestCVUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-data", data, "-o", "w.safetensors"}, "-o trains on every slide"},
 		{[]string{"-data", data, "-val", "0"}, "add -keep-last"},
 		{[]string{"-data", data, "-augment", "wild"}, `unknown augmentation "wild"`},
 		{[]string{"-data", data, "-schedule", "step"}, `unknown learning-rate schedule "step"`},
@@ -147,5 +146,28 @@ func TestCVUsage(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("cv %q: error %v, want one containing %q", tc.args, err, tc.want)
 		}
+	}
+}
+
+// TestCVFinalEpochs: without -keep-last the final weights train for the
+// median of the epochs the folds' validation chose.
+func TestCVFinalEpochs(t *testing.T) {
+	data := writeTinyDataset(t, 8)
+	writeManifest(t, data)
+	weights := filepath.Join(t.TempDir(), "final.safetensors")
+	_, stderr, err := callCmd(runCV, "-data", data, "-folds", "2", "-size", "16", "-epochs", "2", "-batch", "4", "-val", "0.3",
+		"-by-image=false", "-work", filepath.Join(t.TempDir(), "work"), "-o", weights)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "the median of the folds' best epochs") {
+		t.Errorf("stderr does not say how many epochs the final weights trained:\n%s", stderr)
+	}
+	w, err := loadWeights(weights)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(w.Meta.TrainingData, "weights of the last epoch") {
+		t.Errorf("training data %q", w.Meta.TrainingData)
 	}
 }
