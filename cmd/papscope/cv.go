@@ -44,14 +44,22 @@ type foldResult struct {
 
 // cvSummary is the pooled result of one way of splitting.
 type cvSummary struct {
-	Split     string              `json:"split"` // "slide" or "image"
-	Units     string              `json:"counted"`
-	Report    *metrics.Report     `json:"metrics"`        // at each fold's cross-fitted temperature
-	Recall95  [][2]float64        `json:"recall_95ci"`    // Wilson interval per class
-	ECEBefore float64             `json:"ece_before"`     // ECE at temperature 1, before calibration
-	NILM      *shortcut.NILMProbe `json:"nilm_augmented"` // the folds' shortcut probes pooled: held-out NILM fields, augmented as the abnormal classes were
-	Folds     []cvFold            `json:"folds"`
-	Seconds   float64             `json:"seconds"`
+	Split     string          `json:"split"` // "slide" or "image"
+	Units     string          `json:"counted"`
+	Report    *metrics.Report `json:"metrics"`     // at each fold's cross-fitted temperature
+	Recall95  [][2]float64    `json:"recall_95ci"` // Wilson interval per class
+	ECEBefore float64         `json:"ece_before"`  // ECE at temperature 1, before calibration
+
+	// Calibration field by field, as the page shows one (every image
+	// counted, a copy as a field): ECE at temperature 1 and at the
+	// cross-fitted temperatures. Averaging the copies of an original
+	// already softens its probabilities, so the per-original ECE above
+	// and this one can move apart.
+	FieldECEBefore float64             `json:"field_ece_before"`
+	FieldECEAfter  float64             `json:"field_ece_after"`
+	NILM           *shortcut.NILMProbe `json:"nilm_augmented"` // the folds' shortcut probes pooled: held-out NILM fields, augmented as the abnormal classes were
+	Folds          []cvFold            `json:"folds"`
+	Seconds        float64             `json:"seconds"`
 
 	// The out-of-fold outputs, image by image, for the final weights' temperature.
 	labels []int
@@ -346,6 +354,14 @@ func summarise(sum *cvSummary, results []foldResult, took time.Duration) (*cvSum
 		return nil, err
 	}
 	sum.ECEBefore = before.ECE
+	if before, err = metrics.Evaluate(sum.labels, raw); err != nil {
+		return nil, err
+	}
+	after, err := metrics.Evaluate(sum.labels, probs)
+	if err != nil {
+		return nil, err
+	}
+	sum.FieldECEBefore, sum.FieldECEAfter = before.ECE, after.ECE
 	for c := range nn.NumClasses {
 		lo, hi := metrics.Wilson(sum.Report.Confusion[c][c], sum.Report.PerClass[c].Support)
 		sum.Recall95 = append(sum.Recall95, [2]float64{lo, hi})
@@ -489,6 +505,7 @@ func writeCV(w io.Writer, s *cvSummary) {
 	fmt.Fprintf(w, "\ncross-validation split by %s, %d folds, out of fold, %s (n = %d; %.0f s):\n", s.Split, len(s.Folds), s.Units, r.N, s.Seconds)
 	fmt.Fprintf(w, "  accuracy %.3f   balanced accuracy %.3f   macro F1 %.3f   macro AUC %.3f   ECE %.3f (%.3f before calibration)\n",
 		r.Accuracy, r.BalancedAccuracy, r.MacroF1, r.MacroAUC, r.ECE, s.ECEBefore)
+	fmt.Fprintf(w, "  field by field (every image): ECE %.3f before calibration, %.3f after\n", s.FieldECEBefore, s.FieldECEAfter)
 	fmt.Fprintf(w, "  %-5s %9s %8s %15s %6s %6s %7s\n", "class", "precision", "recall", "recall 95% CI", "F1", "AUC", "support")
 	for c, name := range r.Classes {
 		p := r.PerClass[c]

@@ -58,6 +58,7 @@ func TestCVEndToEnd(t *testing.T) {
 			} `json:"metrics"`
 			Recall    [][2]float64 `json:"recall_95ci"`
 			ECEBefore *float64     `json:"ece_before"`
+			FieldECE  *float64     `json:"field_ece_after"`
 			NILM      struct {
 				N int `json:"n"`
 			} `json:"nilm_augmented"`
@@ -84,7 +85,7 @@ func TestCVEndToEnd(t *testing.T) {
 	if s.Split != "slide" || s.Metrics.N != 32 || len(s.Recall) != 4 || len(s.Folds) != 2 || got.ByImage == nil || got.ByImage.Metrics.N != 32 {
 		t.Fatalf("unexpected result: %s", stdout)
 	}
-	if s.ECEBefore == nil || s.NILM.N != 8 {
+	if s.ECEBefore == nil || s.FieldECE == nil || s.NILM.N != 8 {
 		t.Errorf("ECE before calibration %v, augmented-NILM probe on %d fields (want the 8 NILM fields)", s.ECEBefore, s.NILM.N)
 	}
 	seen := map[string]bool{}
