@@ -213,7 +213,8 @@ func trainFinal(ctx context.Context, d *dataset.Dataset, sums []*cvSummary, base
 			best = append(best, f.BestEpoch)
 		}
 		slices.Sort(best)
-		cfg.Epochs, cfg.KeepLast = best[(len(best)-1)/2], true
+		n := len(best)
+		cfg.Epochs, cfg.KeepLast = (best[(n-1)/2]+best[n/2]+1)/2, true // the median, a half rounded up
 		fmt.Fprintf(stderr, "final weights: %d epochs, the median of the folds' best epochs %v\n", cfg.Epochs, best)
 	}
 	cfg.Checkpoint = filepath.Join(work, "final.ckpt.safetensors")
