@@ -38,7 +38,7 @@ func AugmentLevel(name string) (Augment, error) {
 	case "none":
 		return Augment{}, nil
 	case "light":
-		return Augment{Flip: true, Rotate: true, Brightness: 0.05, Contrast: 0.1, Color: 0.05}, nil
+		return DefaultAugment, nil
 	case "strong":
 		return Augment{Flip: true, Rotate: true, Brightness: 0.15, Contrast: 0.3, Color: 0.15}, nil
 	}

@@ -373,20 +373,19 @@ func summarise(sum *cvSummary, results []foldResult, took time.Duration) (*cvSum
 
 // poolNILM adds up the folds' augmented-NILM probes; nil when no fold held out NILM fields.
 func poolNILM(results []foldResult) *shortcut.NILMProbe {
-	var n, plain, aug float64
+	var plain, aug float64 // fields predicted NILM, as they are and augmented (one copy each)
 	out := &shortcut.NILMProbe{Copies: 1}
 	for _, r := range results {
 		if p := r.NILM; p != nil {
 			out.N += p.N
-			n += float64(p.N)
 			plain += p.NILMRate * float64(p.N)
-			aug += p.AugmentedRate * float64(p.N) // one copy per field
+			aug += p.AugmentedRate * float64(p.N)
 		}
 	}
 	if out.N == 0 {
 		return nil
 	}
-	out.NILMRate, out.AugmentedRate = plain/n, aug/n
+	out.NILMRate, out.AugmentedRate = plain/float64(out.N), aug/float64(out.N)
 	if out.NILMRate > 0 {
 		out.Kept = out.AugmentedRate / out.NILMRate
 	}
