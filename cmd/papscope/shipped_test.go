@@ -2,60 +2,83 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"papscope/dataset/lbctest"
 	"papscope/nn"
+	"papscope/shortcut"
 )
 
 // shippedWeights is the repository's weights file, seen from this package's directory.
 var shippedWeights = filepath.Join("..", "..", defaultWeights)
 
-// TestShippedWeightsMatchTheirCard classifies synthetic fields of a seed never
-// used for training (7) or for the gallery (90210) with the shipped weights
-// and checks the accuracy against the held-out accuracy their metadata (and
-// model card) report, and the out-of-distribution score against outliers.
+// TestShippedWeightsMatchTheirCard checks that the shipped weights are the
+// ones their metadata and weights/MODEL_CARD.md describe: real fields, the
+// treatment against the data's shortcuts, calibrated, with cross-validated
+// figures the card repeats; and that they classify the real fields through
+// the CLI as those figures lead one to expect. The fields are the ones they
+// learnt from, so this is a check of the file, not a measure of the model:
+// the measure is the cross-validation by slide.
 func TestShippedWeightsMatchTheirCard(t *testing.T) {
 	w, err := loadWeights(shippedWeights)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var card struct {
-		Accuracy float64 `json:"accuracy"`
+	m := w.Meta
+	if m.Data != nn.RealData || !strings.Contains(m.Evaluation, "cross-validation by slide") {
+		t.Errorf("the shipped weights say data %q, evaluation %q: want real fields, cross-validated by slide", m.Data, m.Evaluation)
 	}
-	if err := json.Unmarshal([]byte(w.Meta.Metrics), &card); err != nil || card.Accuracy == 0 {
-		t.Fatalf("the shipped weights carry no held-out accuracy (metrics %q): %v", w.Meta.Metrics, err)
+	if !w.HasOOD() || !(m.Temperature > 0) || m.Crop == 0 || m.Extra[shortcut.JPEGQualityKey] == "" {
+		t.Errorf("the shipped weights: OOD statistics %v, temperature %g, crop %g, JPEG quality %q: want all of them",
+			w.HasOOD(), m.Temperature, m.Crop, m.Extra[shortcut.JPEGQualityKey])
 	}
-	if !w.HasOOD() || !(w.Meta.Temperature > 0) {
-		t.Errorf("the shipped weights are not calibrated: OOD statistics %v, temperature %g", w.HasOOD(), w.Meta.Temperature)
+	var cv struct {
+		Accuracy         float64 `json:"accuracy"`
+		BalancedAccuracy float64 `json:"balanced_accuracy"`
+		PerClass         map[string]struct {
+			Recall float64 `json:"recall"`
+		} `json:"per_class"`
 	}
-	data := filepath.Join(t.TempDir(), "fresh")
-	if _, stderr, err := callCmd(runSynth, "-n", "25", "-seed", "31337", "-o", data); err != nil {
-		t.Fatalf("synth: %v\n%s", err, stderr)
+	if err := json.Unmarshal([]byte(m.Metrics), &cv); err != nil || cv.BalancedAccuracy == 0 {
+		t.Fatalf("the shipped weights carry no cross-validated figures (metrics %q): %v", m.Metrics, err)
 	}
-	out, stderr, err := callCmd(runEval, "-weights", shippedWeights, "-data", data, "-json", "-outliers", "10")
+	card, err := os.ReadFile(filepath.Join("..", "..", "weights", "MODEL_CARD.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{fmt.Sprintf("%.3f", cv.BalancedAccuracy), fmt.Sprintf("%.3f", cv.Accuracy)}
+	for _, name := range nn.ClassNames() {
+		want = append(want, fmt.Sprintf("%.3f", cv.PerClass[name].Recall))
+	}
+	for _, s := range want {
+		if !strings.Contains(string(card), s) {
+			t.Errorf("weights/MODEL_CARD.md does not state %s, a figure of the weights' metadata (%s)", s, m.Metrics)
+		}
+	}
+
+	out, stderr, err := callCmd(runEval, "-weights", shippedWeights, "-data", lbctest.Dir(t, 2), "-json", "-outliers", "10")
 	if err != nil {
 		t.Fatalf("eval: %v\n%s", err, stderr)
 	}
 	var got struct {
-		Accuracy float64                       `json:"accuracy"`
-		PerClass map[string]map[string]float64 `json:"per_class"`
-		OODAUROC *float64                      `json:"ood_auroc"`
+		Accuracy         float64  `json:"accuracy"`
+		BalancedAccuracy float64  `json:"balanced_accuracy"`
+		OODAUROC         *float64 `json:"ood_auroc"`
 	}
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("eval JSON: %v\n%s", err, out)
 	}
-	const slack = 0.05 // 100 images: a few points of sampling noise
-	if got.Accuracy < card.Accuracy-slack {
-		t.Errorf("accuracy on fresh fields %.3f, the card says %.3f", got.Accuracy, card.Accuracy)
-	}
-	for _, name := range nn.ClassNames() {
-		if r := got.PerClass[name]["recall"]; r < 0.9-slack {
-			t.Errorf("%s recall %.3f on fresh fields, the card promises at least 0.90", name, r)
-		}
+	// Fields the weights learnt from score at least what fields of unseen slides do.
+	if got.BalancedAccuracy < cv.BalancedAccuracy {
+		t.Errorf("balanced accuracy on the fields the weights learnt from %.3f, below the cross-validated %.3f", got.BalancedAccuracy, cv.BalancedAccuracy)
 	}
 	if got.OODAUROC == nil || *got.OODAUROC < 0.9 {
-		t.Errorf("OOD AUROC against generated outliers %v, want at least 0.9", got.OODAUROC)
+		t.Errorf("OOD AUROC of the real fields against generated outliers %v, want at least 0.9", got.OODAUROC)
 	}
-	t.Logf("fresh fields: accuracy %.3f (card %.3f), OOD AUROC %.4f", got.Accuracy, card.Accuracy, *got.OODAUROC)
+	t.Logf("real fields (learnt from): accuracy %.3f, balanced %.3f (cross-validated by slide: %.3f); OOD AUROC %.4f",
+		got.Accuracy, got.BalancedAccuracy, cv.BalancedAccuracy, *got.OODAUROC)
 }
