@@ -395,40 +395,57 @@ func withOrientation(jpg []byte, o uint16) []byte {
 // says it saw the turned size, and the probabilities agree within jpegBound,
 // where the unturned field's would not.
 func TestJPEGOrientation(t *testing.T) {
-	s := suite.samples[0]
-	data, err := os.ReadFile(s.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := jpeg.Decode(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := img.Bounds()
-	crop := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()*3/4)) // not square, so that turning shows
-	draw.Draw(crop, crop.Bounds(), img, b.Min, draw.Src)
-	var j bytes.Buffer
-	if err := jpeg.Encode(&j, crop, &jpeg.Options{Quality: 95}); err != nil {
-		t.Fatal(err)
-	}
+	// Turning matters to the network only through the aspect ratio, so the
+	// test takes the gallery field whose turned copy moves the CLI's answer
+	// most: there the page ignoring the EXIF orientation would show.
 	dir := t.TempDir()
-	plain := filepath.Join(dir, "plain.jpg")
-	turned := filepath.Join(dir, "turned.jpg")
-	if err := os.WriteFile(plain, j.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
+	var files []string
+	var crops []image.Rectangle
+	for i, s := range suite.samples {
+		data, err := os.ReadFile(s.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := jpeg.Decode(bytes.NewReader(data))
+		if err != nil {
+			continue // a PNG case
+		}
+		b := img.Bounds()
+		crop := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()*3/4)) // not square, so that turning shows
+		draw.Draw(crop, crop.Bounds(), img, b.Min, draw.Src)
+		var j bytes.Buffer
+		if err := jpeg.Encode(&j, crop, &jpeg.Options{Quality: 95}); err != nil {
+			t.Fatal(err)
+		}
+		plain, turned := filepath.Join(dir, fmt.Sprintf("plain-%d.jpg", i)), filepath.Join(dir, fmt.Sprintf("turned-%d.jpg", i))
+		if err := os.WriteFile(plain, j.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(turned, withOrientation(j.Bytes(), 6), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, plain, turned)
+		crops = append(crops, crop.Bounds())
 	}
-	if err := os.WriteFile(turned, withOrientation(j.Bytes(), 6), 0o644); err != nil {
-		t.Fatal(err)
+	if len(files) == 0 {
+		t.Fatal("no JPEG among the gallery's cases")
 	}
-	refs := cliClassify(t, suite.weights, plain, turned)
-	if d := maxDiff(refs["plain.jpg"].Probs, refs["turned.jpg"].Probs); d <= 2*jpegBound {
-		t.Fatalf("papscope classify's probabilities for the turned field differ from the plain one's by only %g: it ignores the EXIF orientation, or this field cannot tell (pick another)", d)
+	refs := cliClassify(t, suite.weights, files...)
+	best, d := 0, -1.0
+	for k := range crops {
+		if dk := maxDiff(refs[filepath.Base(files[2*k])].Probs, refs[filepath.Base(files[2*k+1])].Probs); dk > d {
+			best, d = k, dk
+		}
 	}
+	if d <= 2*jpegBound {
+		t.Fatalf("papscope classify's probabilities for every turned field differ from the plain one's by at most %g: it ignores the EXIF orientation, or these fields cannot tell", d)
+	}
+	turned, crop := files[2*best+1], crops[best]
 	p := openPage(t)
 	p.load("")
 	r := p.classify(turned)
-	checkProbs(t, "turned.jpg", r.Probs, refs["turned.jpg"].Probs, jpegBound)
-	w, h := crop.Bounds().Dy(), crop.Bounds().Dx()
+	checkProbs(t, filepath.Base(turned), r.Probs, refs[filepath.Base(turned)].Probs, jpegBound)
+	w, h := crop.Dy(), crop.Dx()
 	note := eval[string](p, `document.querySelector('#input-note').textContent`)
 	if !strings.Contains(note, fmt.Sprintf("%d×%d image", w, h)) {
 		t.Errorf("#input-note %q: want the turned size %d×%d", note, w, h)
