@@ -14,7 +14,7 @@ func simdColumns(c int) bool { return archsimd.X86.AVX512() && c%16 == 0 && c > 
 
 // load16 loads x[i:i+16], as max(·, 0) when relu.
 func load16(x []float32, i int, relu bool) archsimd.Float32x16 {
-	v := archsimd.LoadFloat32x16((*[16]float32)(x[i : i+16]))
+	v := archsimd.LoadFloat32x16Array((*[16]float32)(x[i : i+16]))
 	if relu {
 		v = v.Max(archsimd.Float32x16{})
 	}
@@ -24,7 +24,7 @@ func load16(x []float32, i int, relu bool) archsimd.Float32x16 {
 // addBlock adds the 16 float32 sums in v to part[0:16] in float64.
 func addBlock(part []float64, v archsimd.Float32x16) {
 	var s [16]float32
-	v.Store(&s)
+	v.StoreArray(&s)
 	p := part[:16]
 	for k, x := range s {
 		p[k] += float64(x)
@@ -58,7 +58,7 @@ func momentsSIMD(s1, s2 []float64, x, shift []float32, c, lo, hi int, relu bool)
 	for r0 := lo; r0 < hi; r0 += columnBlock {
 		r1 := min(hi, r0+columnBlock)
 		for j := 0; j < c; j += 16 {
-			sh := archsimd.LoadFloat32x16((*[16]float32)(shift[j : j+16]))
+			sh := archsimd.LoadFloat32x16Array((*[16]float32)(shift[j : j+16]))
 			var a1, a2 archsimd.Float32x16
 			for r := r0; r < r1; r++ {
 				d := load16(x, r*c+j, relu).Sub(sh)
@@ -80,10 +80,10 @@ func gradSumsSIMD(sumDy, sumDyXc []float64, dy, x, mean []float32, c, lo, hi int
 	for r0 := lo; r0 < hi; r0 += columnBlock {
 		r1 := min(hi, r0+columnBlock)
 		for j := 0; j < c; j += 16 {
-			mu := archsimd.LoadFloat32x16((*[16]float32)(mean[j : j+16]))
+			mu := archsimd.LoadFloat32x16Array((*[16]float32)(mean[j : j+16]))
 			var s1, s2 archsimd.Float32x16
 			for r := r0; r < r1; r++ {
-				d := archsimd.LoadFloat32x16((*[16]float32)(dy[r*c+j : r*c+j+16]))
+				d := archsimd.LoadFloat32x16Array((*[16]float32)(dy[r*c+j : r*c+j+16]))
 				s1 = s1.Add(d)
 				s2 = d.MulAdd(load16(x, r*c+j, relu).Sub(mu), s2)
 			}
@@ -104,9 +104,9 @@ func affineSIMD(y, x, scale, shift []float32, c, lo, hi int, relu bool) bool {
 	for r := lo; r < hi; r++ {
 		xr, yr := x[r*c:(r+1)*c], y[r*c:(r+1)*c]
 		for j := 0; j < c; j += 16 {
-			sc := archsimd.LoadFloat32x16((*[16]float32)(scale[j : j+16]))
-			sh := archsimd.LoadFloat32x16((*[16]float32)(shift[j : j+16]))
-			load16(xr, j, relu).MulAdd(sc, sh).Store((*[16]float32)(yr[j : j+16]))
+			sc := archsimd.LoadFloat32x16Array((*[16]float32)(scale[j : j+16]))
+			sh := archsimd.LoadFloat32x16Array((*[16]float32)(shift[j : j+16]))
+			load16(xr, j, relu).MulAdd(sc, sh).StoreArray((*[16]float32)(yr[j : j+16]))
 		}
 	}
 	return true
@@ -131,18 +131,18 @@ func affine2SIMD(dst, dy, x, a, b, shift []float32, c, lo, hi int, relu bool, pa
 		for r := r0; r < r1; r++ {
 			xr, dr, or := x[r*c:(r+1)*c], dy[r*c:(r+1)*c], dst[r*c:(r+1)*c]
 			for j := 0; j < c; j += 16 {
-				va := archsimd.LoadFloat32x16((*[16]float32)(a[j : j+16]))
-				vb := archsimd.LoadFloat32x16((*[16]float32)(b[j : j+16]))
-				vs := archsimd.LoadFloat32x16((*[16]float32)(shift[j : j+16]))
-				xv := archsimd.LoadFloat32x16((*[16]float32)(xr[j : j+16]))
-				v := archsimd.LoadFloat32x16((*[16]float32)(dr[j:j+16])).MulAdd(va, xv.MulAdd(vb, vs))
+				va := archsimd.LoadFloat32x16Array((*[16]float32)(a[j : j+16]))
+				vb := archsimd.LoadFloat32x16Array((*[16]float32)(b[j : j+16]))
+				vs := archsimd.LoadFloat32x16Array((*[16]float32)(shift[j : j+16]))
+				xv := archsimd.LoadFloat32x16Array((*[16]float32)(xr[j : j+16]))
+				v := archsimd.LoadFloat32x16Array((*[16]float32)(dr[j:j+16])).MulAdd(va, xv.MulAdd(vb, vs))
 				if relu {
 					v = v.Masked(xv.Greater(zero))
 				}
-				v.Store((*[16]float32)(or[j : j+16]))
+				v.StoreArray((*[16]float32)(or[j : j+16]))
 				if sum {
 					s := (*[16]float32)(blk[j : j+16])
-					v.Add(archsimd.LoadFloat32x16(s)).Store(s)
+					v.Add(archsimd.LoadFloat32x16Array(s)).StoreArray(s)
 				}
 			}
 		}
@@ -165,7 +165,7 @@ func addSIMD(dst, a, b []float32) bool {
 	a, b = a[:n], b[:n]
 	i := 0
 	for ; i+16 <= n; i += 16 {
-		archsimd.LoadFloat32x16((*[16]float32)(a[i : i+16])).Add(archsimd.LoadFloat32x16((*[16]float32)(b[i : i+16]))).Store((*[16]float32)(dst[i : i+16]))
+		archsimd.LoadFloat32x16Array((*[16]float32)(a[i : i+16])).Add(archsimd.LoadFloat32x16Array((*[16]float32)(b[i : i+16]))).StoreArray((*[16]float32)(dst[i : i+16]))
 	}
 	for ; i < n; i++ {
 		dst[i] = a[i] + b[i]
@@ -183,8 +183,8 @@ func reluGradSIMD(g, y, dy []float32) bool {
 	var zero archsimd.Float32x16
 	i := 0
 	for ; i+16 <= n; i += 16 {
-		yv := archsimd.LoadFloat32x16((*[16]float32)(y[i : i+16]))
-		archsimd.LoadFloat32x16((*[16]float32)(dy[i : i+16])).Masked(yv.Greater(zero)).Store((*[16]float32)(g[i : i+16]))
+		yv := archsimd.LoadFloat32x16Array((*[16]float32)(y[i : i+16]))
+		archsimd.LoadFloat32x16Array((*[16]float32)(dy[i : i+16])).Masked(yv.Greater(zero)).StoreArray((*[16]float32)(g[i : i+16]))
 	}
 	for ; i < n; i++ {
 		v := dy[i]

@@ -30,17 +30,17 @@ func depthwiseSIMD(y, x, k []float32, g Geom, lo, hi int) bool {
 						q := (row+xx+kx-1)*c + j
 						t := (ky*3+kx)*c + j
 						xs, ks := x[q:q+64], k[t:t+64]
-						a0 = archsimd.LoadFloat32x16((*[16]float32)(xs[0:16])).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(ks[0:16])), a0)
-						a1 = archsimd.LoadFloat32x16((*[16]float32)(xs[16:32])).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(ks[16:32])), a1)
-						a2 = archsimd.LoadFloat32x16((*[16]float32)(xs[32:48])).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(ks[32:48])), a2)
-						a3 = archsimd.LoadFloat32x16((*[16]float32)(xs[48:64])).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(ks[48:64])), a3)
+						a0 = archsimd.LoadFloat32x16Array((*[16]float32)(xs[0:16])).MulAdd(archsimd.LoadFloat32x16Array((*[16]float32)(ks[0:16])), a0)
+						a1 = archsimd.LoadFloat32x16Array((*[16]float32)(xs[16:32])).MulAdd(archsimd.LoadFloat32x16Array((*[16]float32)(ks[16:32])), a1)
+						a2 = archsimd.LoadFloat32x16Array((*[16]float32)(xs[32:48])).MulAdd(archsimd.LoadFloat32x16Array((*[16]float32)(ks[32:48])), a2)
+						a3 = archsimd.LoadFloat32x16Array((*[16]float32)(xs[48:64])).MulAdd(archsimd.LoadFloat32x16Array((*[16]float32)(ks[48:64])), a3)
 					}
 				}
 				o := out[j : j+64]
-				a0.Store((*[16]float32)(o[0:16]))
-				a1.Store((*[16]float32)(o[16:32]))
-				a2.Store((*[16]float32)(o[32:48]))
-				a3.Store((*[16]float32)(o[48:64]))
+				a0.StoreArray((*[16]float32)(o[0:16]))
+				a1.StoreArray((*[16]float32)(o[16:32]))
+				a2.StoreArray((*[16]float32)(o[32:48]))
+				a3.StoreArray((*[16]float32)(o[48:64]))
 			}
 			for ; j < c; j += 16 {
 				var acc archsimd.Float32x16
@@ -49,10 +49,10 @@ func depthwiseSIMD(y, x, k []float32, g Geom, lo, hi int) bool {
 					for kx := kx0; kx < kx1; kx++ {
 						q := (row+xx+kx-1)*c + j
 						t := (ky*3+kx)*c + j
-						acc = archsimd.LoadFloat32x16((*[16]float32)(x[q:q+16])).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(k[t:t+16])), acc)
+						acc = archsimd.LoadFloat32x16Array((*[16]float32)(x[q:q+16])).MulAdd(archsimd.LoadFloat32x16Array((*[16]float32)(k[t:t+16])), acc)
 					}
 				}
-				acc.Store((*[16]float32)(out[j : j+16]))
+				acc.StoreArray((*[16]float32)(out[j : j+16]))
 			}
 		}
 	}
@@ -77,10 +77,10 @@ func depthwiseGradKernelSIMD(part, x, dy []float32, g Geom, lo, hi int) bool {
 			p := r*g.W + xx
 			for j := 0; j < c; j += 64 {
 				ds := dy[p*c+j : p*c+j+64]
-				d0 := archsimd.LoadFloat32x16((*[16]float32)(ds[0:16]))
-				d1 := archsimd.LoadFloat32x16((*[16]float32)(ds[16:32]))
-				d2 := archsimd.LoadFloat32x16((*[16]float32)(ds[32:48]))
-				d3 := archsimd.LoadFloat32x16((*[16]float32)(ds[48:64]))
+				d0 := archsimd.LoadFloat32x16Array((*[16]float32)(ds[0:16]))
+				d1 := archsimd.LoadFloat32x16Array((*[16]float32)(ds[16:32]))
+				d2 := archsimd.LoadFloat32x16Array((*[16]float32)(ds[32:48]))
+				d3 := archsimd.LoadFloat32x16Array((*[16]float32)(ds[48:64]))
 				for ky := ky0; ky < ky1; ky++ {
 					row := (b*g.H + yy + ky - 1) * g.W
 					for kx := kx0; kx < kx1; kx++ {
@@ -88,10 +88,10 @@ func depthwiseGradKernelSIMD(part, x, dy []float32, g Geom, lo, hi int) bool {
 						t := (ky*3+kx)*c + j
 						xs, ps := x[q:q+64], part[t:t+64]
 						p0, p1, p2, p3 := (*[16]float32)(ps[0:16]), (*[16]float32)(ps[16:32]), (*[16]float32)(ps[32:48]), (*[16]float32)(ps[48:64])
-						archsimd.LoadFloat32x16((*[16]float32)(xs[0:16])).MulAdd(d0, archsimd.LoadFloat32x16(p0)).Store(p0)
-						archsimd.LoadFloat32x16((*[16]float32)(xs[16:32])).MulAdd(d1, archsimd.LoadFloat32x16(p1)).Store(p1)
-						archsimd.LoadFloat32x16((*[16]float32)(xs[32:48])).MulAdd(d2, archsimd.LoadFloat32x16(p2)).Store(p2)
-						archsimd.LoadFloat32x16((*[16]float32)(xs[48:64])).MulAdd(d3, archsimd.LoadFloat32x16(p3)).Store(p3)
+						archsimd.LoadFloat32x16Array((*[16]float32)(xs[0:16])).MulAdd(d0, archsimd.LoadFloat32x16Array(p0)).StoreArray(p0)
+						archsimd.LoadFloat32x16Array((*[16]float32)(xs[16:32])).MulAdd(d1, archsimd.LoadFloat32x16Array(p1)).StoreArray(p1)
+						archsimd.LoadFloat32x16Array((*[16]float32)(xs[32:48])).MulAdd(d2, archsimd.LoadFloat32x16Array(p2)).StoreArray(p2)
+						archsimd.LoadFloat32x16Array((*[16]float32)(xs[48:64])).MulAdd(d3, archsimd.LoadFloat32x16Array(p3)).StoreArray(p3)
 					}
 				}
 			}

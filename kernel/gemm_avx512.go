@@ -34,8 +34,8 @@ func gemmSIMD(dst, a, b []float32, m, k, n int, ep *Epilogue[float32]) bool {
 				tile8x32(&a[i*k], uintptr(4*k), 4, &b[j], uintptr(4*n), k, &tile)
 				for r := range 8 {
 					t := tile[32*r : 32*r+32]
-					store16(dst[(i+r)*n+j:], archsimd.LoadFloat32x16((*[16]float32)(t[:16])), ep, j)
-					store16(dst[(i+r)*n+j+16:], archsimd.LoadFloat32x16((*[16]float32)(t[16:32])), ep, j+16)
+					store16(dst[(i+r)*n+j:], archsimd.LoadFloat32x16Array((*[16]float32)(t[:16])), ep, j)
+					store16(dst[(i+r)*n+j+16:], archsimd.LoadFloat32x16Array((*[16]float32)(t[16:32])), ep, j+16)
 				}
 			}
 		}
@@ -47,8 +47,8 @@ func gemmSIMD(dst, a, b []float32, m, k, n int, ep *Epilogue[float32]) bool {
 			var c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float32x16
 			for kk := range a0 {
 				row := b[kk*n+j:]
-				b0 := archsimd.LoadFloat32x16((*[16]float32)(row[:16]))
-				b1 := archsimd.LoadFloat32x16((*[16]float32)(row[16:32]))
+				b0 := archsimd.LoadFloat32x16Array((*[16]float32)(row[:16]))
+				b1 := archsimd.LoadFloat32x16Array((*[16]float32)(row[16:32]))
 				x := archsimd.BroadcastFloat32x16(a0[kk])
 				c00 = x.MulAdd(b0, c00)
 				c01 = x.MulAdd(b1, c01)
@@ -74,7 +74,7 @@ func gemmSIMD(dst, a, b []float32, m, k, n int, ep *Epilogue[float32]) bool {
 		for ; j < n; j += 16 {
 			var c0, c1, c2, c3 archsimd.Float32x16
 			for kk := range a0 {
-				b0 := archsimd.LoadFloat32x16((*[16]float32)(b[kk*n+j:]))
+				b0 := archsimd.LoadFloat32x16Array((*[16]float32)(b[kk*n+j:]))
 				c0 = archsimd.BroadcastFloat32x16(a0[kk]).MulAdd(b0, c0)
 				c1 = archsimd.BroadcastFloat32x16(a1[kk]).MulAdd(b0, c1)
 				c2 = archsimd.BroadcastFloat32x16(a2[kk]).MulAdd(b0, c2)
@@ -91,7 +91,7 @@ func gemmSIMD(dst, a, b []float32, m, k, n int, ep *Epilogue[float32]) bool {
 		for j := 0; j < n; j += 16 {
 			var c archsimd.Float32x16
 			for kk, x := range ai {
-				c = archsimd.BroadcastFloat32x16(x).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(b[kk*n+j:])), c)
+				c = archsimd.BroadcastFloat32x16(x).MulAdd(archsimd.LoadFloat32x16Array((*[16]float32)(b[kk*n+j:])), c)
 			}
 			store16(dst[i*n+j:], c, ep, j)
 		}
@@ -110,7 +110,7 @@ func gemmUnfused(dst, a, b []float32, m, k, n int, ep *Epilogue[float32]) {
 		for j := 0; j < n; j += 16 {
 			var c0, c1, c2, c3 archsimd.Float32x16
 			for kk := range a0 {
-				b0 := archsimd.LoadFloat32x16((*[16]float32)(b[kk*n+j:]))
+				b0 := archsimd.LoadFloat32x16Array((*[16]float32)(b[kk*n+j:]))
 				c0 = c0.Add(archsimd.BroadcastFloat32x16(a0[kk]).Mul(b0))
 				c1 = c1.Add(archsimd.BroadcastFloat32x16(a1[kk]).Mul(b0))
 				c2 = c2.Add(archsimd.BroadcastFloat32x16(a2[kk]).Mul(b0))
@@ -127,7 +127,7 @@ func gemmUnfused(dst, a, b []float32, m, k, n int, ep *Epilogue[float32]) {
 		for j := 0; j < n; j += 16 {
 			var c archsimd.Float32x16
 			for kk, x := range ai {
-				c = c.Add(archsimd.BroadcastFloat32x16(x).Mul(archsimd.LoadFloat32x16((*[16]float32)(b[kk*n+j:]))))
+				c = c.Add(archsimd.BroadcastFloat32x16(x).Mul(archsimd.LoadFloat32x16Array((*[16]float32)(b[kk*n+j:]))))
 			}
 			store16(dst[i*n+j:], c, ep, j)
 		}
@@ -160,8 +160,8 @@ func gemmTNSIMD(part, a, b []float32, m, k, n int) bool {
 				tile8x32(&a[r0*k+kk], 4, uintptr(4*k), &b[r0*n+j], uintptr(4*n), r1-r0, &tile)
 				for i := range 8 {
 					t := tile[32*i : 32*i+32]
-					addStore16(part[(kk+i)*n+j:], archsimd.LoadFloat32x16((*[16]float32)(t[:16])))
-					addStore16(part[(kk+i)*n+j+16:], archsimd.LoadFloat32x16((*[16]float32)(t[16:32])))
+					addStore16(part[(kk+i)*n+j:], archsimd.LoadFloat32x16Array((*[16]float32)(t[:16])))
+					addStore16(part[(kk+i)*n+j+16:], archsimd.LoadFloat32x16Array((*[16]float32)(t[16:32])))
 				}
 			}
 		}
@@ -171,8 +171,8 @@ func gemmTNSIMD(part, a, b []float32, m, k, n int) bool {
 				for r := r0; r < r1; r++ {
 					ar := a[r*k+kk : r*k+kk+4]
 					row := b[r*n+j : r*n+j+32]
-					b0 := archsimd.LoadFloat32x16((*[16]float32)(row[:16]))
-					b1 := archsimd.LoadFloat32x16((*[16]float32)(row[16:32]))
+					b0 := archsimd.LoadFloat32x16Array((*[16]float32)(row[:16]))
+					b1 := archsimd.LoadFloat32x16Array((*[16]float32)(row[16:32]))
 					x := archsimd.BroadcastFloat32x16(ar[0])
 					c00, c01 = x.MulAdd(b0, c00), x.MulAdd(b1, c01)
 					x = archsimd.BroadcastFloat32x16(ar[1])
@@ -199,7 +199,7 @@ func gemmTNSIMD(part, a, b []float32, m, k, n int) bool {
 // addStore16 adds v to the 16 values at dst.
 func addStore16(dst []float32, v archsimd.Float32x16) {
 	d := (*[16]float32)(dst[:16])
-	v.Add(archsimd.LoadFloat32x16(d)).Store(d)
+	v.Add(archsimd.LoadFloat32x16Array(d)).StoreArray(d)
 }
 
 // SIMD reports whether Gemm runs AVX-512 micro-kernels in this build on
@@ -217,13 +217,13 @@ func store16(dst []float32, v archsimd.Float32x16, ep *Epilogue[float32], j int)
 	d := (*[16]float32)(dst)
 	if ep != nil {
 		if ep.Bias != nil {
-			v = v.Add(archsimd.LoadFloat32x16((*[16]float32)(ep.Bias[j:])))
+			v = v.Add(archsimd.LoadFloat32x16Array((*[16]float32)(ep.Bias[j:])))
 		}
 		if ep.ReLU {
 			v = v.Max(archsimd.Float32x16{})
 		}
 		if ep.Scale != nil {
-			scale, shift := archsimd.LoadFloat32x16((*[16]float32)(ep.Scale[j:])), archsimd.LoadFloat32x16((*[16]float32)(ep.Shift[j:]))
+			scale, shift := archsimd.LoadFloat32x16Array((*[16]float32)(ep.Scale[j:])), archsimd.LoadFloat32x16Array((*[16]float32)(ep.Shift[j:]))
 			if ep.Unfused {
 				v = v.Mul(scale).Add(shift)
 			} else {
@@ -231,10 +231,10 @@ func store16(dst []float32, v archsimd.Float32x16, ep *Epilogue[float32], j int)
 			}
 		}
 		if ep.Accumulate {
-			v = v.Add(archsimd.LoadFloat32x16(d))
+			v = v.Add(archsimd.LoadFloat32x16Array(d))
 		}
 	}
-	v.Store(d)
+	v.StoreArray(d)
 }
 
 // mulAddSIMD computes MulAdd with AVX-512 when the CPU has it and the length
@@ -247,8 +247,8 @@ func mulAddSIMD(dst, a, b []float32) bool {
 	a, b = a[:n], b[:n]
 	for i := 0; i < n; i += 16 {
 		d := (*[16]float32)(dst[i:])
-		v := archsimd.LoadFloat32x16((*[16]float32)(a[i:])).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(b[i:])), archsimd.LoadFloat32x16(d))
-		v.Store(d)
+		v := archsimd.LoadFloat32x16Array((*[16]float32)(a[i:])).MulAdd(archsimd.LoadFloat32x16Array((*[16]float32)(b[i:])), archsimd.LoadFloat32x16Array(d))
+		v.StoreArray(d)
 	}
 	return true
 }

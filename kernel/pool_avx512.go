@@ -18,12 +18,12 @@ func maxPoolSIMD(y, x []float32, g Geom, lo, hi int) bool {
 			out := y[(r*o.W+ox)*c : (r*o.W+ox+1)*c]
 			for j := 0; j < c; j += 16 {
 				q0 := ((b*g.H+2*oy)*g.W+2*ox)*c + j
-				m := archsimd.LoadFloat32x16((*[16]float32)(x[q0 : q0+16]))
+				m := archsimd.LoadFloat32x16Array((*[16]float32)(x[q0 : q0+16]))
 				for t := 1; t < 9; t++ {
 					q := ((b*g.H+2*oy+t/3)*g.W+2*ox+t%3)*c + j
-					m = m.Max(archsimd.LoadFloat32x16((*[16]float32)(x[q : q+16])))
+					m = m.Max(archsimd.LoadFloat32x16Array((*[16]float32)(x[q : q+16])))
 				}
-				m.Store((*[16]float32)(out[j : j+16]))
+				m.StoreArray((*[16]float32)(out[j : j+16]))
 			}
 		}
 	}
@@ -45,13 +45,13 @@ func maxPoolGradSIMD(dx, x, y, dy []float32, g Geom, lo, hi int) bool {
 			for ox := range o.W {
 				r := ((b*o.H+oy)*o.W + ox) * c
 				for j := 0; j < c; j += 16 {
-					m := archsimd.LoadFloat32x16((*[16]float32)(y[r+j : r+j+16]))
-					left := archsimd.LoadFloat32x16((*[16]float32)(dy[r+j : r+j+16]))
+					m := archsimd.LoadFloat32x16Array((*[16]float32)(y[r+j : r+j+16]))
+					left := archsimd.LoadFloat32x16Array((*[16]float32)(dy[r+j : r+j+16]))
 					for t := range 9 {
 						q := ((b*g.H+2*oy+t/3)*g.W+2*ox+t%3)*c + j
-						take := left.Masked(archsimd.LoadFloat32x16((*[16]float32)(x[q : q+16])).Equal(m))
+						take := left.Masked(archsimd.LoadFloat32x16Array((*[16]float32)(x[q : q+16])).Equal(m))
 						d := (*[16]float32)(dx[q : q+16])
-						archsimd.LoadFloat32x16(d).Add(take).Store(d)
+						archsimd.LoadFloat32x16Array(d).Add(take).StoreArray(d)
 						left = left.Sub(take)
 					}
 				}
