@@ -35,7 +35,7 @@ import (
 var classes = [4]string{"HSIL", "LSIL", "NILM", "SCC"}
 
 // builtFiles are what `make build` puts into web/ and the tests need.
-var builtFiles = []string{"index.html", "papscope.wasm", "wasm_exec.js", "papscope.safetensors", "samples/samples.json"}
+var builtFiles = []string{"index.html", "papscope.wasm", "papscope-scalar.wasm", "wasm_exec.js", "papscope.safetensors", "samples/samples.json"}
 
 // suite is what TestMain sets up once for every test: the site, its server,
 // the reference CLI and the browser.

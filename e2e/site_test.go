@@ -535,26 +535,44 @@ func TestOffline(t *testing.T) {
 		t.Fatalf("service worker: %s", got)
 	}
 
-	suite.rec.offline.Store(true)
-	defer suite.rec.offline.Store(false)
-	if _, err := chromedp.Call(p.ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
-		t.Fatalf("emulate offline: %v", err)
-	}
-	if _, err := chromedp.Call(p.ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
-		EmulateOfflineServiceWorker: new(true),
-		MatchedNetworkConditions:    []*network.Conditions{{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}},
-	}); err != nil {
-		t.Fatalf("emulate offline: %v", err)
-	}
+	restore := p.goOffline()
+	defer restore()
 	before := suite.rec.count()
-	p.do("reload offline", chromedp.Reload())
-	p.waitReady()
+	p.reload()
 	p.waitFor("#offline-notice to show", `document.querySelector('#offline-notice')?.checkVisibility()`, 10*time.Second)
 	r := p.classify(s.path)
 	checkProbs(t, "offline "+s.Name, r.Probs, ref.Probs, tolerance(s.path))
 	if reqs := suite.rec.since(before); len(reqs) > 0 {
 		t.Logf("the server saw (and dropped) %d requests while offline: %v", len(reqs), reqs)
 	}
+}
+
+// goOffline makes the server drop every connection and emulates the network
+// offline for the page and its service worker; the function it returns
+// brings the server back (the tab's emulation ends with its test).
+func (p *page) goOffline() (restore func()) {
+	p.t.Helper()
+	suite.rec.offline.Store(true)
+	restore = func() { suite.rec.offline.Store(false) }
+	if _, err := chromedp.Call(p.ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
+		restore()
+		p.t.Fatalf("emulate offline: %v", err)
+	}
+	if _, err := chromedp.Call(p.ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+		EmulateOfflineServiceWorker: new(true),
+		MatchedNetworkConditions:    []*network.Conditions{{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}},
+	}); err != nil {
+		restore()
+		p.t.Fatalf("emulate offline: %v", err)
+	}
+	return restore
+}
+
+// reload reloads the page and waits until it is ready.
+func (p *page) reload() {
+	p.t.Helper()
+	p.do("reload", chromedp.Reload())
+	p.waitReady()
 }
 
 // TestPrivacy: classifying makes no request at all, and over the whole

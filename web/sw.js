@@ -1,7 +1,17 @@
 // papscope service worker: caches every asset of the site on install, so that
 // papscope works offline after the first visit. The cache is named after the
-// build's hash (version.js, written by `make site`): a new build installs a
-// new cache and deletes the old one.
+// build's hash (version.js, written by `make site` over every file of the site,
+// both wasm builds included): a new build installs a new cache and deletes the
+// old one.
+//
+// The model code comes in two builds (see loader.js): papscope.wasm (SIMD128)
+// and papscope-scalar.wasm. The install caches only the one this browser runs,
+// which the loader names in the worker's address (sw.js?wasm=simd or
+// sw.js?wasm=scalar), so that a SIMD browser never downloads the scalar file,
+// nor the other way round. The other build is cached only if the page ever
+// fetches it (the fetch handler caches what it fetches), e.g. with ?wasm=scalar;
+// a page that switches builds registers the worker under its other address,
+// which installs it again with that build.
 'use strict';
 try {
   importScripts('version.js');
@@ -9,9 +19,10 @@ try {
   // A site served without `make site`: cache under a development name.
 }
 const CACHE = 'papscope-' + (self.PAPSCOPE_VERSION || 'dev');
+const WASM = new URL(self.location).searchParams.get('wasm') === 'scalar' ? 'papscope-scalar.wasm' : 'papscope.wasm';
 const ASSETS = [
   './', 'index.html', 'style.css', 'loader.js', 'worker.js', 'wasm_exec.js', 'version.js',
-  'papscope.wasm', 'papscope.safetensors', 'manifest.webmanifest',
+  WASM, 'papscope.safetensors', 'manifest.webmanifest',
   'icons/icon-192.png', 'icons/icon-512.png', 'icons/icon-maskable-512.png',
   'samples/samples.json',
 ];
