@@ -97,7 +97,24 @@ func main() {
 	}
 }
 
-// Result is the JSON line.
+// wasmBuild is one of the site's two builds of the model code (web/loader.js chooses).
+type wasmBuild struct {
+	name  string // self.papscopeBuild on the page, papBench.build on the benchmark page
+	file  string // in web/
+	query string // what the page's address needs to run it
+	title string // its column in the table
+}
+
+// wasmBuilds are the SIMD build, which Chromium runs, and the scalar build
+// that browsers without WebAssembly SIMD128 run (forced with ?wasm=scalar).
+var wasmBuilds = [2]wasmBuild{
+	{"simd", "papscope.wasm", "", "papscope.wasm (SIMD)"},
+	{"scalar", "papscope-scalar.wasm", "?wasm=scalar", "papscope-scalar.wasm"},
+}
+
+// Result is the JSON line. The SIMD build's figures keep the keys they had
+// before there were two builds; the scalar build's are under "scalar", with
+// the same keys.
 type Result struct {
 	Machine  string `json:"machine"`
 	Chromium string `json:"chromium"`
@@ -107,6 +124,45 @@ type Result struct {
 	// the machine skews every figure, the pool's above all.
 	LoadBefore float64 `json:"load_avg_1m_before"`
 	LoadAfter  float64 `json:"load_avg_1m_after"`
+
+	BuildFigures              // papscope.wasm, the SIMD build
+	Scalar       BuildFigures `json:"scalar"` // papscope-scalar.wasm
+
+	// The SIMD build's figures over the scalar build's: below 1 the SIMD
+	// build takes less time, above 1 it classifies more images per second.
+	RatioLatencySIMD float64 `json:"ratio_latency_simd_vs_scalar"`
+	RatioForwardSIMD float64 `json:"ratio_forward_simd_vs_scalar"`
+	RatioPoolSIMD    float64 `json:"ratio_pool_simd_vs_scalar"`
+
+	// The page's own batch table over 16 images (decoding, thumbnails, the
+	// worker pool), with the 299×299 weights loaded as a user's weights, on
+	// the build the page chooses (SIMD).
+	SiteBatchWorkers    int     `json:"site_batch_workers"`
+	SiteBatchRate       float64 `json:"site_batch_images_per_s"`
+	SiteBatchSingleRate float64 `json:"site_batch_single_images_per_s"`
+
+	WeightsBytes int64 `json:"weights_bytes"`
+
+	TFJSVersion     string  `json:"tfjs_version"`
+	TFJSSIMD        bool    `json:"tfjs_wasm_simd"`
+	TFJSThreads     bool    `json:"tfjs_wasm_threads"`
+	TFJSCPUMedian   float64 `json:"tfjs_cpu_latency_ms_median"`
+	TFJSWasmMedian  float64 `json:"tfjs_wasm_latency_ms_median"`
+	TFJSWasmMin     float64 `json:"tfjs_wasm_latency_ms_min"`
+	TFJSWasmRate    float64 `json:"tfjs_wasm_images_per_s"`
+	TFJSReadyCold   float64 `json:"tfjs_ready_cold_ms"`
+	TFJSReadyRepeat float64 `json:"tfjs_ready_repeat_ms"`
+	TFJSBytesCold   int64   `json:"tfjs_bytes_cold"`
+}
+
+// builds returns the figures of each of wasmBuilds, in its order.
+func (r *Result) builds() [2]*BuildFigures { return [2]*BuildFigures{&r.BuildFigures, &r.Scalar} }
+
+// BuildFigures are one wasm build's figures: its page's visits, its worker's
+// latency, throughput and memory, its size, and how it compares with TF.js.
+type BuildFigures struct {
+	Build string `json:"wasm_build"` // simd or scalar, as the page reported it
+	File  string `json:"wasm_file"`
 
 	LatencyMedian float64 `json:"latency_ms_median"`
 	LatencyMin    float64 `json:"latency_ms_min"`
@@ -126,16 +182,14 @@ type Result struct {
 	SharePointwise float64 `json:"share_pointwise"`
 	SharePool      float64 `json:"share_pool"`
 	ShareHead      float64 `json:"share_head"`
-	ForwardMedian  float64 `json:"forward_ms_median"`
-	CopyMean       float64 `json:"copy_ms_mean"`
-	PreprocessMean float64 `json:"preprocess_ms_mean"`
-	GradCAMMean    float64 `json:"gradcam_ms_mean"`
-
-	// The page's own batch table over 16 images (decoding, thumbnails, the
-	// worker pool), with the 299×299 weights loaded as a user's weights.
-	SiteBatchWorkers    int     `json:"site_batch_workers"`
-	SiteBatchRate       float64 `json:"site_batch_images_per_s"`
-	SiteBatchSingleRate float64 `json:"site_batch_single_images_per_s"`
+	// The forward pass by layer kind (nn.LayerTimes): the mean milliseconds
+	// per image, and the shares of the forward pass's time.
+	LayerMs        layerFigures `json:"forward_layer_ms_mean"`
+	LayerShares    layerFigures `json:"forward_layer_shares"`
+	ForwardMedian  float64      `json:"forward_ms_median"`
+	CopyMean       float64      `json:"copy_ms_mean"`
+	PreprocessMean float64      `json:"preprocess_ms_mean"`
+	GradCAMMean    float64      `json:"gradcam_ms_mean"`
 
 	ReadyCold    float64 `json:"ready_cold_ms"`
 	ReadyRepeat  float64 `json:"ready_repeat_ms"`
@@ -158,26 +212,24 @@ type Result struct {
 	MemCurve         map[int]int64 `json:"mem_curve_bytes"` // wasm linear memory after n images
 	WasmBytes        int64         `json:"wasm_bytes"`
 	WasmGzipBytes    int64         `json:"wasm_gzip_bytes"`
-	WeightsBytes     int64         `json:"weights_bytes"`
 
-	TFJSVersion       string  `json:"tfjs_version"`
-	TFJSSIMD          bool    `json:"tfjs_wasm_simd"`
-	TFJSThreads       bool    `json:"tfjs_wasm_threads"`
-	TFJSCPUMedian     float64 `json:"tfjs_cpu_latency_ms_median"`
-	TFJSWasmMedian    float64 `json:"tfjs_wasm_latency_ms_median"`
-	TFJSWasmMin       float64 `json:"tfjs_wasm_latency_ms_min"`
-	TFJSWasmRate      float64 `json:"tfjs_wasm_images_per_s"`
-	TFJSReadyCold     float64 `json:"tfjs_ready_cold_ms"`
-	TFJSReadyRepeat   float64 `json:"tfjs_ready_repeat_ms"`
-	TFJSBytesCold     int64   `json:"tfjs_bytes_cold"`
 	TFJSMaxAbsDiff    float64 `json:"tfjs_max_abs_diff"`
+	NodeReferenceDiff float64 `json:"node_reference_max_abs_diff"`
 	RatioLatencyWasm  float64 `json:"ratio_latency_vs_tfjs_wasm"`
 	RatioLatencyCPU   float64 `json:"ratio_latency_vs_tfjs_cpu"`
 	RatioThroughput   float64 `json:"ratio_pool_throughput_vs_tfjs_wasm"`
 	RatioBytes        float64 `json:"ratio_bytes_cold_vs_tfjs"`
 	RatioReadyCold    float64 `json:"ratio_ready_cold_vs_tfjs"`
 	RatioReadyRepeat  float64 `json:"ratio_ready_repeat_vs_tfjs"`
-	NodeReferenceDiff float64 `json:"node_reference_max_abs_diff"`
+}
+
+// layerFigures is one figure per layer kind of the forward pass (nn.LayerTimes).
+type layerFigures struct {
+	Conv1     float64 `json:"conv1"`
+	Depthwise float64 `json:"depthwise"`
+	Pointwise float64 `json:"pointwise"`
+	Pool      float64 `json:"pool"`
+	Head      float64 `json:"head"`
 }
 
 func run(c config) error {
@@ -199,8 +251,12 @@ func run(c config) error {
 	r.Machine = machine()
 	r.Input = "299x299"
 	r.LoadBefore = loadAverage()
-	if r.WasmBytes, r.WasmGzipBytes, err = sizes(filepath.Join(web, "papscope.wasm")); err != nil {
-		return err
+	for i, b := range wasmBuilds {
+		fig := r.builds()[i]
+		fig.File = b.file
+		if fig.WasmBytes, fig.WasmGzipBytes, err = sizes(filepath.Join(web, b.file)); err != nil {
+			return err
+		}
 	}
 	st, err := os.Stat(filepath.Join(site, "model", "papscope299.safetensors"))
 	if err != nil {
@@ -231,44 +287,20 @@ func run(c config) error {
 	}
 	defer os.RemoveAll(tmp)
 
-	// 1. The real page: a cold visit in a fresh profile, then a repeat visit
-	// that the service worker serves.
-	step("cold and repeat visits of the page")
-	err = withBrowser(chrome, filepath.Join(tmp, "visits"), 5*time.Minute, func(ctx context.Context) error {
-		var err error
-		if r.Chromium, err = chromiumVersion(ctx); err != nil {
-			return err
-		}
-		var files []served
-		if r.ReadyCold, files, err = visit(ctx, cnt, srv.URL+"/"); err != nil {
-			return fmt.Errorf("cold visit: %w", err)
-		}
-		r.BytesCold = sum(files)
-		for _, f := range files {
-			switch {
-			case strings.HasSuffix(f.path, ".wasm"):
-				r.BytesColdWasm += f.bytes
-			case strings.HasSuffix(f.path, ".safetensors"):
-				r.BytesColdWeights += f.bytes
-			case strings.HasPrefix(f.path, "/samples/"):
-				r.BytesColdSamples += f.bytes
+	// 1. The real page, once per build: a cold visit in a fresh profile, then
+	// a repeat visit that the service worker serves.
+	for i, b := range wasmBuilds {
+		step("cold and repeat visits of the page, " + b.title)
+		err = withBrowser(chrome, filepath.Join(tmp, "visits-"+b.name), 5*time.Minute, func(ctx context.Context) error {
+			var err error
+			if r.Chromium, err = chromiumVersion(ctx); err != nil {
+				return err
 			}
+			return benchVisits(ctx, cnt, srv.URL+"/"+b.query, b, r.builds()[i])
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", b.file, err)
 		}
-		if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`navigator.serviceWorker.controller !== null`,
-			chromedp.WithPollingTimeout(time.Minute))); err != nil {
-			return fmt.Errorf("the service worker never took control: %w", err)
-		}
-		cnt.quiet(time.Second)
-		r.BytesColdAll = cnt.total()
-		if r.ReadyRepeat, _, err = visit(ctx, cnt, srv.URL+"/"); err != nil {
-			return fmt.Errorf("repeat visit: %w", err)
-		}
-		cnt.quiet(500 * time.Millisecond)
-		r.BytesRepeat = cnt.total()
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 
 	// 2. The page's batch table, with one worker and with its pool.
@@ -282,13 +314,15 @@ func run(c config) error {
 		return fmt.Errorf("batch table: %w", err)
 	}
 
-	// 3. papscope's worker and TF.js, in one fresh profile.
-	var pap papFigures
+	// 3. papscope's worker with each build, and TF.js, in one fresh profile.
+	var pap [2]papFigures
 	var tfj tfjsFigures
-	err = withBrowser(chrome, filepath.Join(tmp, "bench"), 15*time.Minute, func(ctx context.Context) error {
-		step("papscope: latency, throughput, memory")
-		if err := benchPapscope(ctx, c, srv.URL, &pap); err != nil {
-			return fmt.Errorf("papscope: %w", err)
+	err = withBrowser(chrome, filepath.Join(tmp, "bench"), 20*time.Minute, func(ctx context.Context) error {
+		for i, b := range wasmBuilds {
+			step("papscope, " + b.title + ": latency, throughput, memory")
+			if err := benchPapscope(ctx, c, srv.URL, b, &pap[i]); err != nil {
+				return fmt.Errorf("papscope, %s: %w", b.file, err)
+			}
 		}
 		step("TensorFlow.js: visits, wasm and cpu backends")
 		if err := benchTFJS(ctx, c, cnt, srv.URL, &tfj); err != nil {
@@ -308,9 +342,51 @@ func run(c config) error {
 	}
 	fmt.Println(string(line))
 	printTable(os.Stdout, r, pap, tfj)
-	if !(r.TFJSMaxAbsDiff <= maxProbDiff) {
-		return fmt.Errorf("papscope and TF.js disagree: max |Δp| = %.3g > %g — this benchmark compares two different computations", r.TFJSMaxAbsDiff, maxProbDiff)
+	for _, b := range r.builds() {
+		if !(b.TFJSMaxAbsDiff <= maxProbDiff) {
+			return fmt.Errorf("papscope (%s) and TF.js disagree: max |Δp| = %.3g > %g — this benchmark compares two different computations", b.File, b.TFJSMaxAbsDiff, maxProbDiff)
+		}
 	}
+	return nil
+}
+
+// benchVisits measures a cold visit of the page at url in a fresh profile,
+// then, once its service worker has taken control, a repeat visit, into f.
+// It fails when the page runs another build than b.
+func benchVisits(ctx context.Context, cnt *counter, url string, b wasmBuild, f *BuildFigures) error {
+	var err error
+	var files []served
+	if f.ReadyCold, files, err = visit(ctx, cnt, url); err != nil {
+		return fmt.Errorf("cold visit: %w", err)
+	}
+	if err := eval(ctx, `String(self.papscopeBuild)`, &f.Build); err != nil {
+		return err
+	}
+	if f.Build != b.name {
+		return fmt.Errorf("%s runs the %q build, want %q (a Chromium without WebAssembly SIMD128 runs the scalar one)", url, f.Build, b.name)
+	}
+	f.BytesCold = sum(files)
+	for _, f2 := range files {
+		switch {
+		case strings.HasSuffix(f2.path, ".wasm"):
+			f.BytesColdWasm += f2.bytes
+		case strings.HasSuffix(f2.path, ".safetensors"):
+			f.BytesColdWeights += f2.bytes
+		case strings.HasPrefix(f2.path, "/samples/"):
+			f.BytesColdSamples += f2.bytes
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`navigator.serviceWorker.controller !== null`,
+		chromedp.WithPollingTimeout(time.Minute))); err != nil {
+		return fmt.Errorf("the service worker never took control: %w", err)
+	}
+	cnt.quiet(time.Second)
+	f.BytesColdAll = cnt.total()
+	if f.ReadyRepeat, _, err = visit(ctx, cnt, url); err != nil {
+		return fmt.Errorf("repeat visit: %w", err)
+	}
+	cnt.quiet(500 * time.Millisecond)
+	f.BytesRepeat = cnt.total()
 	return nil
 }
 
@@ -762,9 +838,17 @@ type papFigures struct {
 	}
 }
 
-func benchPapscope(ctx context.Context, c config, base string, f *papFigures) error {
-	if _, _, err := visit(ctx, &counter{}, base+"/bench/bench.html"); err != nil {
+// benchPapscope times papscope's worker running build b on the benchmark page.
+func benchPapscope(ctx context.Context, c config, base string, b wasmBuild, f *papFigures) error {
+	if _, _, err := visit(ctx, &counter{}, base+"/bench/bench.html"+b.query); err != nil {
 		return err
+	}
+	var build string
+	if err := eval(ctx, `papBench.build`, &build); err != nil {
+		return err
+	}
+	if build != b.name {
+		return fmt.Errorf("the benchmark page runs the %q build, want %q", build, b.name)
 	}
 	if err := eval(ctx, `papBench.cores`, &f.Cores); err != nil {
 		return err
@@ -904,11 +988,39 @@ func benchTFJS(ctx context.Context, c config, cnt *counter, base string, f *tfjs
 
 // ------------------------------------------------------------ figures
 
-func fill(r *Result, c config, p papFigures, t tfjsFigures, nodeRef [][]float64) {
-	r.Cores = p.Cores
+// fill computes the JSON line's figures from what the browser measured: pap
+// for each of wasmBuilds, t for TF.js, and nodeRef, TF.js's probabilities in
+// Node. The visits' figures are in r already.
+func fill(r *Result, c config, pap [2]papFigures, t tfjsFigures, nodeRef [][]float64) {
+	r.Cores = pap[0].Cores
+	r.TFJSVersion, r.TFJSSIMD, r.TFJSThreads = t.Info.Version, t.Info.SIMD, t.Info.Threads
+	r.TFJSWasmMedian, r.TFJSWasmMin = median(t.Wasm.Ms), round(slices.Min(t.Wasm.Ms), 2)
+	if len(t.CPU.Ms) > 0 {
+		r.TFJSCPUMedian = median(t.CPU.Ms)
+	}
+	r.TFJSWasmRate = round(t.Batch.ImagesPerS, 3)
+	r.TFJSReadyCold, r.TFJSReadyRepeat, r.TFJSBytesCold = round(t.ReadyCold, 1), round(t.ReadyRepeat, 1), t.BytesCold
+	for i, b := range r.builds() {
+		fillBuild(b, r, c, pap[i], t, nodeRef)
+	}
+	r.SiteBatchRate, r.SiteBatchSingleRate = round(r.SiteBatchRate, 3), round(r.SiteBatchSingleRate, 3)
+	ratio := func(a, b float64) float64 {
+		if b == 0 {
+			return 0
+		}
+		return round(a/b, 4)
+	}
+	r.RatioLatencySIMD = ratio(r.LatencyMedian, r.Scalar.LatencyMedian)
+	r.RatioForwardSIMD = ratio(r.ForwardMedian, r.Scalar.ForwardMedian)
+	r.RatioPoolSIMD = ratio(r.PoolRate, r.Scalar.PoolRate)
+}
+
+// fillBuild computes one build's figures into b from its worker's figures p,
+// and compares them with TF.js (t, and r's TF.js figures, filled already).
+func fillBuild(b *BuildFigures, r *Result, c config, p papFigures, t tfjsFigures, nodeRef [][]float64) {
 	ms := p.Latency.Ms
-	r.LatencyRuns, r.LatencyWarm = len(ms), c.warm
-	r.LatencyMedian, r.LatencyMin, r.LatencyMax = median(ms), round(slices.Min(ms), 2), round(slices.Max(ms), 2)
+	b.LatencyRuns, b.LatencyWarm = len(ms), c.warm
+	b.LatencyMedian, b.LatencyMin, b.LatencyMax = median(ms), round(slices.Min(ms), 2), round(slices.Max(ms), 2)
 	var sum float64
 	var total timing
 	fw := make([]float64, len(ms))
@@ -920,49 +1032,54 @@ func fill(r *Result, c config, p papFigures, t tfjsFigures, nodeRef [][]float64)
 	}
 	share := func(ms float64) float64 { return round(ms/sum, 4) }
 	cp, pre, fwd, cam := total.Copy, total.Preprocess, total.Forward, total.CAM
-	r.ShareCopy, r.SharePreprocess, r.ShareForward, r.ShareGradCAM = share(cp), share(pre), share(fwd), share(cam)
-	r.ShareMessaging = round(1-(cp+pre+fwd+cam)/sum, 4)
-	r.ShareConv1, r.ShareDepthwise, r.SharePointwise = share(total.Conv1), share(total.Depthwise), share(total.Pointwise)
-	r.SharePool, r.ShareHead = share(total.Pool), share(total.Head)
-	r.ForwardMedian = median(fw)
+	b.ShareCopy, b.SharePreprocess, b.ShareForward, b.ShareGradCAM = share(cp), share(pre), share(fwd), share(cam)
+	b.ShareMessaging = round(1-(cp+pre+fwd+cam)/sum, 4)
+	b.ShareConv1, b.ShareDepthwise, b.SharePointwise = share(total.Conv1), share(total.Depthwise), share(total.Pointwise)
+	b.SharePool, b.ShareHead = share(total.Pool), share(total.Head)
+	b.ForwardMedian = median(fw)
 	n := float64(len(ms))
-	r.CopyMean, r.PreprocessMean, r.GradCAMMean = round(cp/n, 3), round(pre/n, 3), round(cam/n, 3)
-
-	r.SiteBatchRate, r.SiteBatchSingleRate = round(r.SiteBatchRate, 3), round(r.SiteBatchSingleRate, 3)
-	r.PoolWorkers = p.Pool.Workers
-	r.PoolRate, r.SingleRate = round(p.Pool.ImagesPerS, 3), round(p.Single.ImagesPerS, 3)
-	if r.SingleRate > 0 {
-		r.PoolSpeedup = round(r.PoolRate/r.SingleRate, 3)
+	b.CopyMean, b.PreprocessMean, b.GradCAMMean = round(cp/n, 3), round(pre/n, 3), round(cam/n, 3)
+	layers := layerFigures{total.Conv1, total.Depthwise, total.Pointwise, total.Pool, total.Head}
+	b.LayerMs = layers.scale(1/n, 3)
+	if fwd > 0 {
+		b.LayerShares = layers.scale(1/fwd, 4)
 	}
-	r.MemRuns = p.Memory.Count
-	r.MemAfter1, r.MemAfterN, r.MemCurve = p.Memory.WasmAfter1, p.Memory.WasmAfterN, p.Memory.Curve
-	r.HeapAfter1, r.HeapAfterN = p.Memory.HeapAfter1, p.Memory.HeapAfterN
 
-	r.TFJSVersion, r.TFJSSIMD, r.TFJSThreads = t.Info.Version, t.Info.SIMD, t.Info.Threads
-	r.TFJSWasmMedian, r.TFJSWasmMin = median(t.Wasm.Ms), round(slices.Min(t.Wasm.Ms), 2)
-	if len(t.CPU.Ms) > 0 {
-		r.TFJSCPUMedian = median(t.CPU.Ms)
-		r.RatioLatencyCPU = round(r.LatencyMedian/r.TFJSCPUMedian, 4)
+	b.PoolWorkers = p.Pool.Workers
+	b.PoolRate, b.SingleRate = round(p.Pool.ImagesPerS, 3), round(p.Single.ImagesPerS, 3)
+	if b.SingleRate > 0 {
+		b.PoolSpeedup = round(b.PoolRate/b.SingleRate, 3)
 	}
-	r.TFJSWasmRate = round(t.Batch.ImagesPerS, 3)
-	r.TFJSReadyCold, r.TFJSReadyRepeat, r.TFJSBytesCold = round(t.ReadyCold, 1), round(t.ReadyRepeat, 1), t.BytesCold
-	r.RatioLatencyWasm = round(r.LatencyMedian/r.TFJSWasmMedian, 4)
-	r.RatioThroughput = round(r.PoolRate/r.TFJSWasmRate, 4)
+	b.MemRuns = p.Memory.Count
+	b.MemAfter1, b.MemAfterN, b.MemCurve = p.Memory.WasmAfter1, p.Memory.WasmAfterN, p.Memory.Curve
+	b.HeapAfter1, b.HeapAfterN = p.Memory.HeapAfter1, p.Memory.HeapAfterN
+
+	if r.TFJSCPUMedian > 0 {
+		b.RatioLatencyCPU = round(b.LatencyMedian/r.TFJSCPUMedian, 4)
+	}
+	b.RatioLatencyWasm = round(b.LatencyMedian/r.TFJSWasmMedian, 4)
+	b.RatioThroughput = round(b.PoolRate/r.TFJSWasmRate, 4)
 	// The TF.js page has no gallery: compare what each needs to classify.
-	r.RatioBytes = round(float64(r.BytesCold-r.BytesColdSamples)/float64(r.TFJSBytesCold), 4)
-	r.RatioReadyCold = round(r.ReadyCold/r.TFJSReadyCold, 4)
-	r.RatioReadyRepeat = round(r.ReadyRepeat/r.TFJSReadyRepeat, 4)
-	r.ReadyCold, r.ReadyRepeat = round(r.ReadyCold, 1), round(r.ReadyRepeat, 1)
+	b.RatioBytes = round(float64(b.BytesCold-b.BytesColdSamples)/float64(r.TFJSBytesCold), 4)
+	b.RatioReadyCold = round(b.ReadyCold/r.TFJSReadyCold, 4)
+	b.RatioReadyRepeat = round(b.ReadyRepeat/r.TFJSReadyRepeat, 4)
+	b.ReadyCold, b.ReadyRepeat = round(b.ReadyCold, 1), round(b.ReadyRepeat, 1)
 
 	// Same computation: every input on every TF.js backend run against papscope.
-	r.TFJSMaxAbsDiff = math.Inf(1)
+	b.TFJSMaxAbsDiff = math.Inf(1)
 	if len(p.Probs) > 0 && len(t.Wasm.Probs) == len(p.Probs) {
-		r.TFJSMaxAbsDiff = maxDiff(p.Probs, t.Wasm.Probs)
+		b.TFJSMaxAbsDiff = maxDiff(p.Probs, t.Wasm.Probs)
 		if len(t.CPU.Probs) > 0 {
-			r.TFJSMaxAbsDiff = math.Max(r.TFJSMaxAbsDiff, maxDiff(p.Probs[:len(t.CPU.Probs)], t.CPU.Probs))
+			b.TFJSMaxAbsDiff = math.Max(b.TFJSMaxAbsDiff, maxDiff(p.Probs[:len(t.CPU.Probs)], t.CPU.Probs))
 		}
 	}
-	r.NodeReferenceDiff = maxDiff(p.Probs, nodeRef)
+	b.NodeReferenceDiff = maxDiff(p.Probs, nodeRef)
+}
+
+// scale returns each figure times k, rounded to digits.
+func (l layerFigures) scale(k float64, digits int) layerFigures {
+	return layerFigures{round(l.Conv1*k, digits), round(l.Depthwise*k, digits), round(l.Pointwise*k, digits),
+		round(l.Pool*k, digits), round(l.Head*k, digits)}
 }
 
 func maxDiff(a, b [][]float64) float64 {
@@ -999,52 +1116,92 @@ func round(v float64, digits int) float64 {
 	return math.Round(v*p) / p
 }
 
-func printTable(w io.Writer, r Result, p papFigures, t tfjsFigures) {
+// printTable prints the figures for people: a column per wasm build, beside
+// TF.js where it has the same figure, then the figures that are one of a kind.
+func printTable(w io.Writer, r Result, pap [2]papFigures, t tfjsFigures) {
 	fmt.Fprintf(w, "\npapscope browser benchmark — %s, %s, %s input (load average %.2f before, %.2f after)\n\n",
 		r.Machine, r.Chromium, r.Input, r.LoadBefore, r.LoadAfter)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	row := func(k string, v ...any) { fmt.Fprintf(tw, "%s\t%s\n", k, fmt.Sprint(v...)) }
+	bs := r.builds()
 	mb := func(b int64) string { return fmt.Sprintf("%.2f MB", float64(b)/1e6) }
 	pct := func(f float64) string { return fmt.Sprintf("%.1f %%", 100*f) }
-	row("warm latency (worker round trip, with Grad-CAM)", fmt.Sprintf("median %.1f ms, min %.1f, max %.1f (%d runs after %d warm-ups)",
-		r.LatencyMedian, r.LatencyMin, r.LatencyMax, r.LatencyRuns, r.LatencyWarm))
-	row("  copy / preprocess / forward / Grad-CAM / messaging", fmt.Sprintf("%s / %s / %s / %s / %s",
-		pct(r.ShareCopy), pct(r.SharePreprocess), pct(r.ShareForward), pct(r.ShareGradCAM), pct(r.ShareMessaging)))
-	row("  forward: conv1 / depthwise / pointwise / pool / head", fmt.Sprintf("%s / %s / %s / %s / %s",
-		pct(r.ShareConv1), pct(r.ShareDepthwise), pct(r.SharePointwise), pct(r.SharePool), pct(r.ShareHead)))
-	row("  copy, preprocess, Grad-CAM (mean); forward (median)", fmt.Sprintf("%.2f ms, %.2f ms, %.2f ms; %.1f ms", r.CopyMean, r.PreprocessMean, r.GradCAMMean, r.ForwardMedian))
-	row("throughput, 1 worker", fmt.Sprintf("%.2f images/s", r.SingleRate))
-	row(fmt.Sprintf("throughput, pool of %d workers", r.PoolWorkers), fmt.Sprintf("%.2f images/s (%.2f× one worker)", r.PoolRate, r.PoolSpeedup))
-	row(fmt.Sprintf("the page's batch table, %d images", p.Pool.Images), fmt.Sprintf("%.2f images/s on %d workers, %.2f on 1 (decoding and thumbnails included)",
+	// row prints a figure for each build (f) and TF.js's (tf, "" where it has none).
+	row := func(k string, f func(b *BuildFigures) string, tf string) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k, f(bs[0]), f(bs[1]), tf)
+	}
+	fmt.Fprintf(tw, "\t%s\t%s\t%s\n", wasmBuilds[0].title, wasmBuilds[1].title, "TF.js "+r.TFJSVersion+" wasm")
+	row("warm latency (worker round trip, with Grad-CAM)", func(b *BuildFigures) string {
+		return fmt.Sprintf("median %.1f ms (%.1f–%.1f)", b.LatencyMedian, b.LatencyMin, b.LatencyMax)
+	}, fmt.Sprintf("median %.1f ms (min %.1f)", r.TFJSWasmMedian, r.TFJSWasmMin))
+	row("  runs after warm-ups", func(b *BuildFigures) string { return fmt.Sprintf("%d after %d", b.LatencyRuns, b.LatencyWarm) },
+		fmt.Sprintf("%d after %d", len(t.Wasm.Ms), r.LatencyWarm))
+	row("  copy / preprocess / forward / Grad-CAM / messaging", func(b *BuildFigures) string {
+		return fmt.Sprintf("%.1f / %.1f / %.1f / %.1f / %.1f %%", 100*b.ShareCopy, 100*b.SharePreprocess, 100*b.ShareForward, 100*b.ShareGradCAM, 100*b.ShareMessaging)
+	}, "")
+	row("  copy, preprocess, Grad-CAM (mean ms)", func(b *BuildFigures) string {
+		return fmt.Sprintf("%.2f, %.2f, %.2f", b.CopyMean, b.PreprocessMean, b.GradCAMMean)
+	}, "")
+	row("forward pass (median)", func(b *BuildFigures) string { return fmt.Sprintf("%.1f ms", b.ForwardMedian) }, "")
+	layer := func(name string, get func(l layerFigures) float64) {
+		row("  "+name+" (mean ms, share of forward)", func(b *BuildFigures) string {
+			return fmt.Sprintf("%.2f ms, %s", get(b.LayerMs), pct(get(b.LayerShares)))
+		}, "")
+	}
+	layer("conv1", func(l layerFigures) float64 { return l.Conv1 })
+	layer("depthwise", func(l layerFigures) float64 { return l.Depthwise })
+	layer("pointwise", func(l layerFigures) float64 { return l.Pointwise })
+	layer("pool", func(l layerFigures) float64 { return l.Pool })
+	layer("head", func(l layerFigures) float64 { return l.Head })
+	row("throughput, 1 worker", func(b *BuildFigures) string { return fmt.Sprintf("%.2f images/s", b.SingleRate) }, "")
+	row(fmt.Sprintf("throughput, pool of %d workers (TF.js: batch of %d)", r.PoolWorkers, t.Batch.Images), func(b *BuildFigures) string {
+		return fmt.Sprintf("%.2f images/s (%.2f×)", b.PoolRate, b.PoolSpeedup)
+	}, fmt.Sprintf("%.2f images/s", r.TFJSWasmRate))
+	row("ready, cold visit", func(b *BuildFigures) string { return fmt.Sprintf("%.0f ms, %s", b.ReadyCold, mb(b.BytesCold)) },
+		fmt.Sprintf("%.0f ms, %s", r.TFJSReadyCold, mb(r.TFJSBytesCold)))
+	row("  of which wasm, weights, gallery samples", func(b *BuildFigures) string {
+		return fmt.Sprintf("%s, %s, %s", mb(b.BytesColdWasm), mb(b.BytesColdWeights), mb(b.BytesColdSamples))
+	}, "")
+	row("  with the service worker's install", func(b *BuildFigures) string { return mb(b.BytesColdAll) }, "")
+	row("ready, repeat visit (service worker)", func(b *BuildFigures) string { return fmt.Sprintf("%.0f ms, %d bytes", b.ReadyRepeat, b.BytesRepeat) },
+		fmt.Sprintf("%.0f ms", r.TFJSReadyRepeat))
+	row(fmt.Sprintf("wasm memory after 1 / %d images", r.MemRuns), func(b *BuildFigures) string {
+		return fmt.Sprintf("%s / %s", mb(b.MemAfter1), mb(b.MemAfterN))
+	}, "")
+	row(fmt.Sprintf("JS heap (page and workers) after 1 / %d images", r.MemRuns), func(b *BuildFigures) string {
+		return fmt.Sprintf("%s / %s", mb(b.HeapAfter1), mb(b.HeapAfterN))
+	}, "")
+	row("wasm raw / gzip -9", func(b *BuildFigures) string { return fmt.Sprintf("%s / %s", mb(b.WasmBytes), mb(b.WasmGzipBytes)) }, "")
+	row("max |Δp| vs TF.js (browser); vs TF.js cpu in Node", func(b *BuildFigures) string {
+		return fmt.Sprintf("%.2g; %.2g", b.TFJSMaxAbsDiff, b.NodeReferenceDiff)
+	}, fmt.Sprintf("(limit %g)", maxProbDiff))
+	row("papscope / TF.js wasm: latency", func(b *BuildFigures) string { return fmt.Sprintf("%.2f", b.RatioLatencyWasm) }, "")
+	if r.TFJSCPUMedian > 0 {
+		row("papscope / TF.js cpu: latency", func(b *BuildFigures) string { return fmt.Sprintf("%.3f", b.RatioLatencyCPU) }, "")
+	}
+	row("papscope pool / TF.js wasm batch: images/s", func(b *BuildFigures) string { return fmt.Sprintf("%.2f", b.RatioThroughput) }, "")
+	row("papscope (without gallery samples) / TF.js: cold bytes", func(b *BuildFigures) string { return fmt.Sprintf("%.2f", b.RatioBytes) }, "")
+	row("papscope / TF.js: cold ready, repeat ready", func(b *BuildFigures) string {
+		return fmt.Sprintf("%.2f, %.2f", b.RatioReadyCold, b.RatioReadyRepeat)
+	}, "")
+	tw.Flush()
+
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	one := func(k string, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	one("SIMD / scalar: latency, forward, pool images/s", fmt.Sprintf("%.3f, %.3f, %.3f", r.RatioLatencySIMD, r.RatioForwardSIMD, r.RatioPoolSIMD))
+	for _, b := range bs {
+		var curve []string
+		for _, n := range slices.Sorted(maps.Keys(b.MemCurve)) {
+			curve = append(curve, fmt.Sprintf("%d: %.1f", n, float64(b.MemCurve[n])/1e6))
+		}
+		one("wasm memory (MB) after n images, "+b.File, strings.Join(curve, ", "))
+	}
+	one(fmt.Sprintf("the page's batch table (SIMD build), %d images", pap[0].Pool.Images), fmt.Sprintf("%.2f images/s on %d workers, %.2f on 1 (decoding and thumbnails included)",
 		r.SiteBatchRate, r.SiteBatchWorkers, r.SiteBatchSingleRate))
-	row("ready, cold visit", fmt.Sprintf("%.0f ms, %s (%s with the service worker's install)", r.ReadyCold, mb(r.BytesCold), mb(r.BytesColdAll)))
-	row("  of which papscope.wasm, weights, gallery samples", fmt.Sprintf("%s, %s, %s", mb(r.BytesColdWasm), mb(r.BytesColdWeights), mb(r.BytesColdSamples)))
-	row("ready, repeat visit (service worker)", fmt.Sprintf("%.0f ms, %d bytes", r.ReadyRepeat, r.BytesRepeat))
-	row(fmt.Sprintf("wasm memory after 1 / %d images", r.MemRuns), fmt.Sprintf("%s / %s", mb(r.MemAfter1), mb(r.MemAfterN)))
-	var curve []string
-	for _, n := range slices.Sorted(maps.Keys(r.MemCurve)) {
-		curve = append(curve, fmt.Sprintf("%d: %.1f", n, float64(r.MemCurve[n])/1e6))
-	}
-	row("  wasm memory (MB) after n images", strings.Join(curve, ", "))
-	row(fmt.Sprintf("JS heap (page and workers) after 1 / %d images", r.MemRuns), fmt.Sprintf("%s / %s", mb(r.HeapAfter1), mb(r.HeapAfterN)))
-	row("papscope.wasm raw / gzip -9", fmt.Sprintf("%s / %s", mb(r.WasmBytes), mb(r.WasmGzipBytes)))
-	row("weights (safetensors)", mb(r.WeightsBytes))
-	row("", "")
-	row(fmt.Sprintf("TF.js %s wasm backend", r.TFJSVersion), fmt.Sprintf("median %.1f ms, min %.1f (SIMD %v, threads %v, cross-origin isolated %v)",
-		r.TFJSWasmMedian, r.TFJSWasmMin, r.TFJSSIMD, r.TFJSThreads, t.Info.Isolated))
-	row(fmt.Sprintf("TF.js wasm, batch of %d", t.Batch.Images), fmt.Sprintf("%.2f images/s", r.TFJSWasmRate))
+	one("weights (safetensors)", mb(r.WeightsBytes))
+	one(fmt.Sprintf("TF.js %s wasm backend", r.TFJSVersion), fmt.Sprintf("SIMD %v, threads %v, cross-origin isolated %v", r.TFJSSIMD, r.TFJSThreads, t.Info.Isolated))
 	if len(t.CPU.Ms) > 0 {
-		row("TF.js cpu backend", fmt.Sprintf("median %.0f ms (%d runs after 1 warm-up)", r.TFJSCPUMedian, len(t.CPU.Ms)))
+		one("TF.js cpu backend", fmt.Sprintf("median %.0f ms (%d runs after 1 warm-up)", r.TFJSCPUMedian, len(t.CPU.Ms)))
 	}
-	row("TF.js ready, cold / repeat visit", fmt.Sprintf("%.0f ms, %s / %.0f ms", r.TFJSReadyCold, mb(r.TFJSBytesCold), r.TFJSReadyRepeat))
-	row("max |Δp| papscope vs TF.js (browser)", fmt.Sprintf("%.2g (limit %g); vs TF.js cpu in Node %.2g", r.TFJSMaxAbsDiff, maxProbDiff, r.NodeReferenceDiff))
-	row("", "")
-	row("papscope / TF.js wasm: latency", fmt.Sprintf("%.2f", r.RatioLatencyWasm))
-	if r.RatioLatencyCPU > 0 {
-		row("papscope / TF.js cpu: latency", fmt.Sprintf("%.3f", r.RatioLatencyCPU))
-	}
-	row("papscope pool / TF.js wasm batch: images/s", fmt.Sprintf("%.2f", r.RatioThroughput))
-	row("papscope (without gallery samples) / TF.js: cold bytes", fmt.Sprintf("%.2f", r.RatioBytes))
-	row("papscope / TF.js: cold ready, repeat ready", fmt.Sprintf("%.2f, %.2f", r.RatioReadyCold, r.RatioReadyRepeat))
 	tw.Flush()
 }

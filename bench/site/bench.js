@@ -1,4 +1,5 @@
-// papscope benchmark page: drives papscope's Web Worker (the site's own
+// papscope benchmark page (bench.html, or bench.html?wasm=scalar for the
+// scalar build): drives papscope's Web Worker (the site's own
 // worker.js, which also answers a memory probe) with the page's message protocol
 // (wasm/main.go) and times it from the page, the way the real page waits for
 // it. bench/main.go calls the functions of window.papBench through the
@@ -8,6 +9,9 @@
   const H = 299;
   const W = 299;
   const NUM_INPUTS = 3; // model/input_K.rgba: the TF.js reference inputs as raw RGBA
+  // The site's SIMD build, or its scalar build with ?wasm=scalar (as on the site's page).
+  const BUILD = new URLSearchParams(location.search).get('wasm') === 'scalar' ? 'scalar' : 'simd';
+  const WASM_FILE = BUILD === 'scalar' ? 'papscope-scalar.wasm' : 'papscope.wasm';
   let module = null;
   let weights = null; // model/papscope299.safetensors
   const inputs = [];
@@ -155,7 +159,7 @@
   (async () => {
     try {
       const [wasm, w, ...pix] = await Promise.all([
-        fetchBytes('../papscope.wasm'), fetchBytes('model/papscope299.safetensors'),
+        fetchBytes('../' + WASM_FILE), fetchBytes('model/papscope299.safetensors'),
         ...Array.from({ length: NUM_INPUTS }, (_, k) => fetchBytes('model/input_' + k + '.rgba')),
       ]);
       module = await WebAssembly.compile(wasm);
@@ -165,6 +169,8 @@
       window.papBench = {
         latency, throughput, memStart, memMore, memEnd, probs,
         cores: navigator.hardwareConcurrency,
+        build: BUILD,
+        file: WASM_FILE,
         input: loaded.resp.input,
       };
       document.body.dataset.state = 'ready';
