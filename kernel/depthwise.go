@@ -19,16 +19,30 @@ func Depthwise3x3[T Float](y, x, k []T, g Geom, workers int) {
 	checkLen("Depthwise3x3 y", len(y), g.Size())
 	checkLen("Depthwise3x3 x", len(x), g.Size())
 	checkLen("Depthwise3x3 k", len(k), 9*g.C)
+	if split(g.N*g.H, workers, depthwiseMinRows) <= 1 {
+		depthwiseRows(y, x, k, g, 0, g.N*g.H) // no closure: one goroutine's call allocates nothing
+		return
+	}
+	Rows(g.N*g.H, workers, depthwiseMinRows, func(lo, hi int) { depthwiseRows(y, x, k, g, lo, hi) })
+}
+
+// depthwiseRows is Depthwise3x3 for image rows lo…hi (of N·H) on one
+// goroutine: the SIMD form where there is one, else the scalar one.
+func depthwiseRows[T Float](y, x, k []T, g Geom, lo, hi int) {
+	if yf, ok := any(y).([]float32); ok && depthwiseSIMD(yf, any(x).([]float32), any(k).([]float32), g, lo, hi) {
+		return
+	}
+	depthwiseScalar(y, x, k, g, lo, hi)
+}
+
+// depthwiseScalar is depthwiseRows' portable reference: each tap's products
+// are added into the output in tap order.
+func depthwiseScalar[T Float](y, x, k []T, g Geom, lo, hi int) {
 	c := g.C
-	Rows(g.N*g.H, workers, depthwiseMinRows, func(lo, hi int) {
-		if yf, ok := any(y).([]float32); ok && depthwiseSIMD(yf, any(x).([]float32), any(k).([]float32), g, lo, hi) {
-			return
-		}
-		for r := lo; r < hi; r++ {
-			clear(y[r*g.W*c : (r+1)*g.W*c])
-			forTaps(g, r, func(p, q, t int) { MulAdd(y[p*c:(p+1)*c], x[q*c:(q+1)*c], k[t*c:(t+1)*c]) })
-		}
-	})
+	for r := lo; r < hi; r++ {
+		clear(y[r*g.W*c : (r+1)*g.W*c])
+		forTaps(g, r, func(p, q, t int) { MulAdd(y[p*c:(p+1)*c], x[q*c:(q+1)*c], k[t*c:(t+1)*c]) })
+	}
 }
 
 // Depthwise3x3GradInput computes dx (g), the gradient of Depthwise3x3's input,

@@ -1,4 +1,4 @@
-//go:build !(goexperiment.simd && amd64)
+//go:build !(goexperiment.simd && (amd64 || wasm))
 
 // This file stands in for the SIMD kernels where there are none (other
 // architectures, or a build without GOEXPERIMENT=simd): each reports false

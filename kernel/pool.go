@@ -9,31 +9,45 @@ func MaxPool3x3s2[T Float](y, x []T, g Geom, workers int) {
 	o := g.Pooled(g.C)
 	checkLen("MaxPool3x3s2 x", len(x), g.Size())
 	checkLen("MaxPool3x3s2 y", len(y), o.Size())
+	if split(o.N*o.H, workers, depthwiseMinRows) <= 1 {
+		maxPoolRows(y, x, g, 0, o.N*o.H) // no closure: one goroutine's call allocates nothing
+		return
+	}
+	Rows(o.N*o.H, workers, depthwiseMinRows, func(lo, hi int) { maxPoolRows(y, x, g, lo, hi) })
+}
+
+// maxPoolRows is MaxPool3x3s2 for output rows lo…hi (of N·OH) on one
+// goroutine: the SIMD form where there is one, else the scalar one.
+func maxPoolRows[T Float](y, x []T, g Geom, lo, hi int) {
+	if yf, ok := any(y).([]float32); ok && maxPoolSIMD(yf, any(x).([]float32), g, lo, hi) {
+		return
+	}
+	maxPoolScalar(y, x, g, lo, hi)
+}
+
+// maxPoolScalar is maxPoolRows' portable reference.
+func maxPoolScalar[T Float](y, x []T, g Geom, lo, hi int) {
+	o := g.Pooled(g.C)
 	c := g.C
-	Rows(o.N*o.H, workers, depthwiseMinRows, func(lo, hi int) {
-		if yf, ok := any(y).([]float32); ok && maxPoolSIMD(yf, any(x).([]float32), g, lo, hi) {
-			return
-		}
-		for r := lo; r < hi; r++ {
-			b, oy := r/o.H, r%o.H
-			for ox := range o.W {
-				out := y[(r*o.W+ox)*c : (r*o.W+ox+1)*c]
-				for t := range 9 {
-					q := (b*g.H+2*oy+t/3)*g.W + 2*ox + t%3
-					src := x[q*c : (q+1)*c]
-					if t == 0 {
-						copy(out, src)
-						continue
-					}
-					for j, v := range src {
-						if v > out[j] {
-							out[j] = v
-						}
+	for r := lo; r < hi; r++ {
+		b, oy := r/o.H, r%o.H
+		for ox := range o.W {
+			out := y[(r*o.W+ox)*c : (r*o.W+ox+1)*c]
+			for t := range 9 {
+				q := (b*g.H+2*oy+t/3)*g.W + 2*ox + t%3
+				src := x[q*c : (q+1)*c]
+				if t == 0 {
+					copy(out, src)
+					continue
+				}
+				for j, v := range src {
+					if v > out[j] {
+						out[j] = v
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // MaxPool3x3s2Grad writes dx (g), the gradient of MaxPool3x3s2's input, from

@@ -23,10 +23,14 @@ type epilogue struct {
 
 // weightMatrix is a GEMM's right operand B (K×N, the weights) with its
 // epilogue, in the form the kernel that runs it wants. Where package kernel
-// runs SIMD micro-kernels (native amd64 builds with GOEXPERIMENT=simd on an
-// AVX-512 CPU) that is kernel.Gemm on B row-major, multiplying and adding
-// unfused so that its results are bitwise those of the scalar gemm below,
-// which the browser's wasm runs; elsewhere it is gemm on B packed.
+// runs SIMD micro-kernels (builds with GOEXPERIMENT=simd: native amd64 on an
+// AVX-512 CPU, and the browser's SIMD128 build of wasm) that is kernel.Gemm
+// on B row-major, multiplying and adding unfused so that its results are
+// bitwise those of the scalar gemm below, which the browser's fallback build
+// runs; elsewhere it is gemm on B packed. The depthwise convolution and the
+// max-pool go to package kernel likewise (see sepconv.forward): bitwise the
+// scalar results on wasm, within rounding natively, where kernel's depthwise
+// convolution uses fused multiply-adds.
 type weightMatrix struct {
 	k, n   int                       // K padded to a multiple of kStep
 	packed [][panelWidth]float32     // for gemm
@@ -50,7 +54,7 @@ func newWeightMatrix(b []float32, k, n int, ep epilogue) weightMatrix {
 
 // mul computes dst[rows×N] = ep(a[rows×K] · B) on this goroutine.
 func (m *weightMatrix) mul(dst, a []float32, rows int) {
-	if kernel.SIMD() && m.simd != nil { // SIMD() is false at compile time elsewhere: wasm links no kernel code
+	if kernel.SIMD() && m.simd != nil { // SIMD() is false at compile time elsewhere: the scalar build links no kernel code
 		kernel.Gemm(dst[:rows*m.n], a[:rows*m.k], m.rows, rows, m.k, m.n, m.simd, 1)
 		return
 	}
@@ -244,6 +248,16 @@ func kernel1x4(a0 []float32, b [][panelWidth]float32) [4]float32 {
 	return [4]float32{c0, c1, c2, c3}
 }
 
+// depthwise computes a 3×3 depthwise convolution as depthwise3x3 does, with
+// package kernel's SIMD form where the build has one.
+func depthwise(dst, src, k []float32, h, w, c int) {
+	if kernel.SIMD() {
+		kernel.Depthwise3x3(dst, src, k, kernel.Geom{N: 1, H: h, W: w, C: c}, 1)
+		return
+	}
+	depthwise3x3(dst, src, k, h, w, c)
+}
+
 // depthwise3x3 computes a 3×3 depthwise convolution, stride 1, "same" zero
 // padding, of src (h×w×c) into dst, with Keras kernel layout [3][3][c].
 func depthwise3x3(dst, src, kernel []float32, h, w, c int) {
@@ -371,6 +385,16 @@ func im2colConv1(dst, src []float32, w int, out Dims) {
 			clear(patch[27:])
 		}
 	}
+}
+
+// maxPool computes a 3×3 stride-2 max-pool as maxPool3x3s2 does, with
+// package kernel's SIMD form where the build has one.
+func maxPool(dst, src []float32, in, out Dims, c int) {
+	if kernel.SIMD() {
+		kernel.MaxPool3x3s2(dst[:out.Height*out.Width*c], src[:in.Height*in.Width*c], kernel.Geom{N: 1, H: in.Height, W: in.Width, C: c}, 1)
+		return
+	}
+	maxPool3x3s2(dst, src, in, out, c)
 }
 
 // maxPool3x3s2 computes a 3×3 max-pool, stride 2, valid padding, of src (in×c) into dst (out×c).

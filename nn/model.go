@@ -188,7 +188,7 @@ func bnAffine(w *Weights, name string) (scale, shift []float32) {
 // forward applies a separable convolution: depthwise into scratch, then the pointwise GEMM into dst.
 func (s *sepconv) forward(dst, src, scratch []float32, d Dims, sw *stopwatch) {
 	n := d.Height * d.Width
-	depthwise3x3(scratch[:n*s.in], src[:n*s.in], s.depthwise, d.Height, d.Width, s.in)
+	depthwise(scratch[:n*s.in], src[:n*s.in], s.depthwise, d.Height, d.Width, s.in)
 	sw.lap(depthwiseLayer)
 	s.pointwise.mul(dst[:n*s.out], scratch[:n*s.in], n)
 	sw.lap(pointwiseLayer)
@@ -222,7 +222,7 @@ func (m *Model) forward(input []float32, sw *stopwatch) (Output, error) {
 	s1 := m.bufC[:n1*128]
 	p.sep1.forward(s1, a1, m.bufA, m.conv1, sw)
 	x := m.bufB[:n2*128]
-	maxPool3x3s2(x, s1, m.conv1, m.pooled, 128)
+	maxPool(x, s1, m.conv1, m.pooled, 128)
 	sw.lap(poolLayer)
 
 	// Residual blocks: x += BN(sepconv(BN(sepconv(x)))); the add is fused into the second GEMM.
