@@ -5,7 +5,7 @@ package kernel
 import "simd/archsimd"
 
 // SIMD reports whether Gemm runs SIMD micro-kernels: WebAssembly SIMD128 in
-// this build (for outputs of a multiple of 8 columns).
+// this build (for outputs of a multiple of 16 columns).
 func SIMD() bool { return true }
 
 // wasmMaxDepth and wasmMaxWidth bound the depth k and width n gemmSIMD
@@ -16,45 +16,45 @@ const (
 )
 
 // gemmSIMD computes gemmRows with WebAssembly SIMD128 when n is a multiple of
-// 8 and k of 4 (both at most 512), and reports whether it did.
+// 16 and k of 4 (both at most 512), and reports whether it did.
 //
-// The micro-kernel (strip4x8, in gemm_wasm.s) walks four rows of a across
-// b, eight columns at a time: eight 4-wide accumulators, per step along k two
-// loads of b and four broadcasts of a for sixteen multiplies and sixteen
-// adds. WebAssembly has no fused multiply-add: each output is summed in k's
-// order with two roundings per step, bitwise what the scalar form computes
-// (so ep.Unfused changes nothing here). The strip's results then get the
-// epilogue, 4 columns at a time, with simd/archsimd. In headless Chromium on
-// a 2-core Xeon the 5476×128×128 product runs at about 27 GFLOP/s, 3.5 times
-// the scalar 3×4 kernel; 6-row tiles, packing a's rows and unrolling by 1,
-// 2 or 4 all measured within 3 % of this.
+// The micro-kernel (strip2x16, in gemm_wasm.s) walks two rows of a across b,
+// sixteen columns at a time: eight 4-wide accumulators; per step along k four
+// loads of b and two broadcasts of a for sixteen multiplies and sixteen adds.
+// WebAssembly has no fused multiply-add: each output is summed in k's order
+// with two roundings per step, bitwise what the scalar form computes (so
+// ep.Unfused changes nothing here). The strip's results then get the
+// epilogue, 4 columns at a time, with simd/archsimd.
+//
+// In headless Chromium on a 2-core Xeon the 5476×128×128 product runs at
+// 33–35 GFLOP/s, four times the scalar 3×4 kernel. A broadcast costs a
+// shuffle, which competes with the arithmetic: 2×16 and 1×32 tiles (two or
+// one broadcast per 16 multiplies) beat 4×8 (four, 29 GFLOP/s); packing a's
+// rows, 6-row tiles and unrolling by 1, 2 or 4 changed nothing measurable,
+// and 3×16 (17 vector locals for 16 registers) spilled.
 func gemmSIMD(dst, a, b []float32, m, k, n int, ep *Epilogue[float32]) bool {
-	if n%8 != 0 || n > wasmMaxWidth || k == 0 || k%stripUnroll != 0 || k > wasmMaxDepth || m == 0 {
+	if n%16 != 0 || n > wasmMaxWidth || k == 0 || k%stripUnroll != 0 || k > wasmMaxDepth || m == 0 {
 		return false
 	}
-	var out [4 * wasmMaxWidth]float32
+	var out [2 * wasmMaxWidth]float32
 	a, b = a[:m*k], b[:k*n]
-	for i := 0; i < m; i += 4 {
-		rows := min(4, m-i)
-		var r [4]*float32 // rows past the last repeat it: computed, then dropped
-		for q := range 4 {
-			r[q] = &a[(i+min(q, rows-1))*k]
-		}
-		strip4x8(r[0], r[1], r[2], r[3], &b[0], uintptr(4*n), k, n/8, &out[0], uintptr(4*n))
-		for q := range rows {
+	for i := 0; i < m; i += 2 {
+		a0, a1 := &a[i*k], &a[min(i+1, m-1)*k] // past the last row, it again: computed, then dropped
+		strip2x16(a0, a1, &b[0], uintptr(4*n), k, n/16, &out[0], uintptr(4*n))
+		for q := range min(2, m-i) {
 			epilogue4(dst[(i+q)*n:(i+q+1)*n], out[q*n:(q+1)*n], ep)
 		}
 	}
 	return true
 }
 
-// stripUnroll is the unrolling of strip4x8's loop along k (k must be a multiple of it).
+// stripUnroll is the unrolling of strip2x16's loop along k (k must be a multiple of it).
 const stripUnroll = 4
 
-// strip4x8 computes four rows of a product, eight columns at a time (gemm_wasm.s).
+// strip2x16 computes two rows of a product, sixteen columns at a time (gemm_wasm.s).
 //
 //go:noescape
-func strip4x8(a0, a1, a2, a3, b *float32, ldb uintptr, k, tiles int, out *float32, ldo uintptr)
+func strip2x16(a0, a1, b *float32, ldb uintptr, k, tiles int, out *float32, ldo uintptr)
 
 // epilogue4 stores ep applied to the accumulated row acc into row, four
 // columns at a time (len(row) is a multiple of 4), in the scalar form's order.

@@ -8,32 +8,31 @@
 // defects are stepped around: V128Load32Splat is misencoded (so a broadcast
 // is F32Load then F32x4Splat), and an offset on V128Store is dropped (so each
 // store's address is computed in full). Relaxed SIMD's fused multiply-add is
-// misencoded too, and would break the bitwise match with the scalar form.
+// misencoded too (and would break the bitwise match with the scalar form).
 
-// func strip4x8(a0, a1, a2, a3, b *float32, ldb uintptr, k, tiles int, out *float32, ldo uintptr)
+// func strip2x16(a0, a1, b *float32, ldb uintptr, k, tiles int, out *float32, ldo uintptr)
 //
-// For tiles t = 0…tiles-1 and rows r = 0…3: out[r·ldo + 32t + 4c…] (bytes) =
-// Σ_d a_r[d] · b[d·ldb + 32t + 4c…], c < 8, summed in order of d with a
-// multiply then an add per step (bitwise the scalar loop's). The loop along
-// d is unrolled four times (k is a multiple of 4, at least 4).
+// For tiles t = 0…tiles-1 and rows r = 0, 1: out[r·ldo + 64t …+64] (bytes)
+// = Σ_d a_r[d] · b[d·ldb + 64t …+64], summed in order of d with a multiply
+// then an add per step (bitwise the scalar loop's). The loop along d is
+// unrolled four times (k is a multiple of 4, at least 4). b's values are
+// loaded where they are used: the engine folds the loads into the multiplies.
 //
-// Locals: R0…R3 the rows of a; R4 b at this tile; R5 ldb; R6 k; R7 tiles
-// left; R8 out at this tile; R9 ldo; R10…R13 the rows of a at step d; R14
-// b's row d; R15 steps left. V0…V7 the 4×8 accumulators (row r in V2r and
-// V2r+1), V8 V9 b's row, V10 a broadcast value.
+// Locals: R0 R1 the rows of a; R4 b at this tile; R5 ldb; R6 k; R7 tiles
+// left; R8 out at this tile; R9 ldo; R10 R11 the rows of a at step d; R14
+// b's row d; R15 steps left. V0…V7 the 2×16 accumulators (row r in V4r…
+// V4r+3), V8 a broadcast value.
 
-TEXT ·strip4x8(SB), NOSPLIT, $0-80
+TEXT ·strip2x16(SB), NOSPLIT, $0-64
 	MOVD a0+0(FP), R0
 	MOVD a1+8(FP), R1
-	MOVD a2+16(FP), R2
-	MOVD a3+24(FP), R3
-	MOVD b+32(FP), R4
-	MOVD ldb+40(FP), R5
-	MOVD k+48(FP), R6
-	MOVD tiles+56(FP), R7
-	MOVD out+64(FP), R8
-	MOVD ldo+72(FP), R9
-	Loop // over tiles of 8 columns
+	MOVD b+16(FP), R4
+	MOVD ldb+24(FP), R5
+	MOVD k+32(FP), R6
+	MOVD tiles+40(FP), R7
+	MOVD out+48(FP), R8
+	MOVD ldo+56(FP), R9
+	Loop // over tiles of 16 columns
 		I32Const $0 // +0.0 in every lane
 		I32x4Splat
 		Tee V0
@@ -48,83 +47,82 @@ TEXT ·strip4x8(SB), NOSPLIT, $0-80
 		Set R10
 		Get R1
 		Set R11
-		Get R2
-		Set R12
-		Get R3
-		Set R13
 		Get R4
 		Set R14
 		Get R6
 		Set R15
 		Loop // along k, four steps at a time
-			Get R14
-			I32WrapI64
-			V128Load $0
-			Set V8
-			Get R14
-			I32WrapI64
-			V128Load $16
-			Set V9
+			// step d+0
 			Get R10
 			I32WrapI64
 			F32Load $0
 			F32x4Splat
-			Tee V10
+			Set V8
 			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $0
 			F32x4Mul
 			Get V0
 			F32x4Add
 			Set V0
-			Get V10
-			Get V9
+			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $16
 			F32x4Mul
 			Get V1
 			F32x4Add
 			Set V1
-			Get R11
-			I32WrapI64
-			F32Load $0
-			F32x4Splat
-			Tee V10
 			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $32
 			F32x4Mul
 			Get V2
 			F32x4Add
 			Set V2
-			Get V10
-			Get V9
+			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $48
 			F32x4Mul
 			Get V3
 			F32x4Add
 			Set V3
-			Get R12
+			Get R11
 			I32WrapI64
 			F32Load $0
 			F32x4Splat
-			Tee V10
+			Set V8
 			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $0
 			F32x4Mul
 			Get V4
 			F32x4Add
 			Set V4
-			Get V10
-			Get V9
+			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $16
 			F32x4Mul
 			Get V5
 			F32x4Add
 			Set V5
-			Get R13
-			I32WrapI64
-			F32Load $0
-			F32x4Splat
-			Tee V10
 			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $32
 			F32x4Mul
 			Get V6
 			F32x4Add
 			Set V6
-			Get V10
-			Get V9
+			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $48
 			F32x4Mul
 			Get V7
 			F32x4Add
@@ -133,74 +131,77 @@ TEXT ·strip4x8(SB), NOSPLIT, $0-80
 			Get R5
 			I64Add
 			Set R14
-			Get R14
-			I32WrapI64
-			V128Load $0
-			Set V8
-			Get R14
-			I32WrapI64
-			V128Load $16
-			Set V9
+			// step d+1
 			Get R10
 			I32WrapI64
 			F32Load $4
 			F32x4Splat
-			Tee V10
+			Set V8
 			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $0
 			F32x4Mul
 			Get V0
 			F32x4Add
 			Set V0
-			Get V10
-			Get V9
+			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $16
 			F32x4Mul
 			Get V1
 			F32x4Add
 			Set V1
-			Get R11
-			I32WrapI64
-			F32Load $4
-			F32x4Splat
-			Tee V10
 			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $32
 			F32x4Mul
 			Get V2
 			F32x4Add
 			Set V2
-			Get V10
-			Get V9
+			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $48
 			F32x4Mul
 			Get V3
 			F32x4Add
 			Set V3
-			Get R12
+			Get R11
 			I32WrapI64
 			F32Load $4
 			F32x4Splat
-			Tee V10
+			Set V8
 			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $0
 			F32x4Mul
 			Get V4
 			F32x4Add
 			Set V4
-			Get V10
-			Get V9
+			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $16
 			F32x4Mul
 			Get V5
 			F32x4Add
 			Set V5
-			Get R13
-			I32WrapI64
-			F32Load $4
-			F32x4Splat
-			Tee V10
 			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $32
 			F32x4Mul
 			Get V6
 			F32x4Add
 			Set V6
-			Get V10
-			Get V9
+			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $48
 			F32x4Mul
 			Get V7
 			F32x4Add
@@ -209,74 +210,77 @@ TEXT ·strip4x8(SB), NOSPLIT, $0-80
 			Get R5
 			I64Add
 			Set R14
-			Get R14
-			I32WrapI64
-			V128Load $0
-			Set V8
-			Get R14
-			I32WrapI64
-			V128Load $16
-			Set V9
+			// step d+2
 			Get R10
 			I32WrapI64
 			F32Load $8
 			F32x4Splat
-			Tee V10
+			Set V8
 			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $0
 			F32x4Mul
 			Get V0
 			F32x4Add
 			Set V0
-			Get V10
-			Get V9
+			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $16
 			F32x4Mul
 			Get V1
 			F32x4Add
 			Set V1
-			Get R11
-			I32WrapI64
-			F32Load $8
-			F32x4Splat
-			Tee V10
 			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $32
 			F32x4Mul
 			Get V2
 			F32x4Add
 			Set V2
-			Get V10
-			Get V9
+			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $48
 			F32x4Mul
 			Get V3
 			F32x4Add
 			Set V3
-			Get R12
+			Get R11
 			I32WrapI64
 			F32Load $8
 			F32x4Splat
-			Tee V10
+			Set V8
 			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $0
 			F32x4Mul
 			Get V4
 			F32x4Add
 			Set V4
-			Get V10
-			Get V9
+			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $16
 			F32x4Mul
 			Get V5
 			F32x4Add
 			Set V5
-			Get R13
-			I32WrapI64
-			F32Load $8
-			F32x4Splat
-			Tee V10
 			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $32
 			F32x4Mul
 			Get V6
 			F32x4Add
 			Set V6
-			Get V10
-			Get V9
+			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $48
 			F32x4Mul
 			Get V7
 			F32x4Add
@@ -285,74 +289,77 @@ TEXT ·strip4x8(SB), NOSPLIT, $0-80
 			Get R5
 			I64Add
 			Set R14
-			Get R14
-			I32WrapI64
-			V128Load $0
-			Set V8
-			Get R14
-			I32WrapI64
-			V128Load $16
-			Set V9
+			// step d+3
 			Get R10
 			I32WrapI64
 			F32Load $12
 			F32x4Splat
-			Tee V10
+			Set V8
 			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $0
 			F32x4Mul
 			Get V0
 			F32x4Add
 			Set V0
-			Get V10
-			Get V9
+			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $16
 			F32x4Mul
 			Get V1
 			F32x4Add
 			Set V1
-			Get R11
-			I32WrapI64
-			F32Load $12
-			F32x4Splat
-			Tee V10
 			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $32
 			F32x4Mul
 			Get V2
 			F32x4Add
 			Set V2
-			Get V10
-			Get V9
+			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $48
 			F32x4Mul
 			Get V3
 			F32x4Add
 			Set V3
-			Get R12
+			Get R11
 			I32WrapI64
 			F32Load $12
 			F32x4Splat
-			Tee V10
+			Set V8
 			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $0
 			F32x4Mul
 			Get V4
 			F32x4Add
 			Set V4
-			Get V10
-			Get V9
+			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $16
 			F32x4Mul
 			Get V5
 			F32x4Add
 			Set V5
-			Get R13
-			I32WrapI64
-			F32Load $12
-			F32x4Splat
-			Tee V10
 			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $32
 			F32x4Mul
 			Get V6
 			F32x4Add
 			Set V6
-			Get V10
-			Get V9
+			Get V8
+			Get R14
+			I32WrapI64
+			V128Load $48
 			F32x4Mul
 			Get V7
 			F32x4Add
@@ -369,14 +376,6 @@ TEXT ·strip4x8(SB), NOSPLIT, $0-80
 			I64Const $16
 			I64Add
 			Set R11
-			Get R12
-			I64Const $16
-			I64Add
-			Set R12
-			Get R13
-			I64Const $16
-			I64Add
-			Set R13
 			Get R15
 			I64Const $4
 			I64Sub
@@ -387,65 +386,63 @@ TEXT ·strip4x8(SB), NOSPLIT, $0-80
 		End
 		// Store row r of the tile at out + r·ldo.
 		Get R8
-		Set R10
-		Get R10
 		I32WrapI64
 		Get V0
 		V128Store $0
-		Get R10
+		Get R8
 		I64Const $16
 		I64Add
 		I32WrapI64
 		Get V1
 		V128Store $0
-		Get R10
-		Get R9
+		Get R8
+		I64Const $32
 		I64Add
-		Set R10
-		Get R10
 		I32WrapI64
 		Get V2
 		V128Store $0
-		Get R10
-		I64Const $16
+		Get R8
+		I64Const $48
 		I64Add
 		I32WrapI64
 		Get V3
 		V128Store $0
-		Get R10
+		Get R8
 		Get R9
 		I64Add
-		Set R10
-		Get R10
 		I32WrapI64
 		Get V4
 		V128Store $0
-		Get R10
+		Get R8
+		Get R9
+		I64Add
 		I64Const $16
 		I64Add
 		I32WrapI64
 		Get V5
 		V128Store $0
-		Get R10
+		Get R8
 		Get R9
 		I64Add
-		Set R10
-		Get R10
+		I64Const $32
+		I64Add
 		I32WrapI64
 		Get V6
 		V128Store $0
-		Get R10
-		I64Const $16
+		Get R8
+		Get R9
+		I64Add
+		I64Const $48
 		I64Add
 		I32WrapI64
 		Get V7
 		V128Store $0
 		Get R4
-		I64Const $32
+		I64Const $64
 		I64Add
 		Set R4
 		Get R8
-		I64Const $32
+		I64Const $64
 		I64Add
 		Set R8
 		Get R7
@@ -457,3 +454,4 @@ TEXT ·strip4x8(SB), NOSPLIT, $0-80
 		BrIf $0
 	End
 	RET
+
