@@ -82,30 +82,5 @@ func depthwisePixel4(y, x, k []float32, g Geom, r, xx int) {
 	}
 }
 
-// maxPoolSIMD is MaxPool3x3s2 over output rows lo…hi (of N·OH) with
-// WebAssembly SIMD128 when C is a multiple of 4, and reports whether it ran.
-func maxPoolSIMD(y, x []float32, g Geom, lo, hi int) bool {
-	c := g.C
-	if c%4 != 0 || c == 0 {
-		return false
-	}
-	o := g.Pooled(c)
-	for r := lo; r < hi; r++ {
-		b, oy := r/o.H, r%o.H
-		for ox := range o.W {
-			out := y[(r*o.W+ox)*c : (r*o.W+ox+1)*c]
-			q0 := ((b*g.H+2*oy)*g.W + 2*ox) * c
-			r0, r1, r2 := x[q0:q0+3*c], x[q0+g.W*c:q0+g.W*c+3*c], x[q0+2*g.W*c:q0+2*g.W*c+3*c]
-			for j := 0; j < c; j += 4 {
-				m := load4(r0[j:]).Max(load4(r0[c+j:])).Max(load4(r0[2*c+j:]))
-				m = m.Max(load4(r1[j:])).Max(load4(r1[c+j:])).Max(load4(r1[2*c+j:]))
-				m = m.Max(load4(r2[j:])).Max(load4(r2[c+j:])).Max(load4(r2[2*c+j:]))
-				m.StoreArray((*[4]float32)(out[j:]))
-			}
-		}
-	}
-	return true
-}
-
 // load4 loads the first four values of s.
 func load4(s []float32) archsimd.Float32x4 { return archsimd.LoadFloat32x4Array((*[4]float32)(s)) }
