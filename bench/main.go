@@ -840,6 +840,10 @@ type papFigures struct {
 
 // benchPapscope times papscope's worker running build b on the benchmark page.
 func benchPapscope(ctx context.Context, c config, base string, b wasmBuild, f *papFigures) error {
+	// The workers of a page benchmarked before must be gone: jsHeaps reads every worker's heap.
+	if err := noWorkers(ctx); err != nil {
+		return err
+	}
 	if _, _, err := visit(ctx, &counter{}, base+"/bench/bench.html"+b.query); err != nil {
 		return err
 	}
@@ -895,6 +899,38 @@ func benchPapscope(ctx context.Context, c config, base string, b wasmBuild, f *p
 		}
 	}
 	return nil
+}
+
+// noWorkers stops the workers of the benchmark page (papBench.close; a page
+// left for another stays alive in the back/forward cache, workers and all),
+// leaves it for a blank one and waits (at most 30 s) until the browser lists
+// no worker any more.
+func noWorkers(ctx context.Context) error {
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.papBench && window.papBench.close()`)); err != nil {
+		return fmt.Errorf("close the benchmark page's workers: %w", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		infos, err := chromedp.Targets(ctx)
+		if err != nil {
+			return fmt.Errorf("list targets: %w", err)
+		}
+		var left []string
+		for _, info := range infos {
+			if info.Type == "worker" {
+				left = append(left, info.URL)
+			}
+		}
+		if len(left) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the previous page's workers are still running 30 s after it closed: %v", left)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // jsHeaps collects garbage in the page and each of its workers and returns

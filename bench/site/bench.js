@@ -143,6 +143,12 @@
     for (let i = 0; i < n; i++) await memClient.classify(memCount++, true);
     return (await memClient.memory()).wasm;
   }
+  // close stops every worker of the page, before bench/main.go leaves it.
+  function close() {
+    if (memClient) memEnd();
+    if (main) main.close();
+    main = null;
+  }
   function memEnd() {
     memClient.close();
     memClient = null;
@@ -167,7 +173,7 @@
       inputs.push(...pix);
       const loaded = await (main = new Client()).load();
       window.papBench = {
-        latency, throughput, memStart, memMore, memEnd, probs,
+        latency, throughput, memStart, memMore, memEnd, probs, close,
         cores: navigator.hardwareConcurrency,
         build: BUILD,
         file: WASM_FILE,
