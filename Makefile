@@ -110,8 +110,9 @@ torch:
 		exit 1; \
 	fi
 
-## bench: the browser benchmark: papscope's worker and TensorFlow.js (pinned in bench/tfjs) on the
-## same 299x299 network and weights in headless Chromium; one JSON line, then a table (about 2.5 minutes)
+## bench: the browser benchmark: papscope's worker, with each wasm build (papscope.wasm, SIMD, and
+## papscope-scalar.wasm), and TensorFlow.js (pinned in bench/tfjs) on the same 299x299 network and weights
+## in headless Chromium; one JSON line, then a table with a column per build (about 4 minutes)
 bench: chromium build
 	cd bench/tfjs && npm ci --no-audit --no-fund
 	$(GO) run ./bench
