@@ -127,9 +127,7 @@ func checkPrecision(p []float32) error {
 	for i := range n {
 		for j := range i + 1 {
 			s := (float64(p[i*n+j]) + float64(p[j*n+i])) / 2
-			for k := range j {
-				s -= l[i*n+k] * l[j*n+k]
-			}
+			s -= dot(l[i*n:i*n+j], l[j*n:j*n+j])
 			if i == j {
 				if !(s > 0) {
 					return fmt.Errorf("weights: tensor %q is not positive definite", OODPrecisionName)
@@ -141,6 +139,24 @@ func checkPrecision(p []float32) error {
 		}
 	}
 	return nil
+}
+
+// dot returns Σ a[k]·b[k] (len(b) ≥ len(a)) in four running sums, so the
+// additions of consecutive terms do not wait on each other.
+func dot(a, b []float64) float64 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float64
+	k := 0
+	for ; k+4 <= len(a); k += 4 {
+		s0 += a[k] * b[k]
+		s1 += a[k+1] * b[k+1]
+		s2 += a[k+2] * b[k+2]
+		s3 += a[k+3] * b[k+3]
+	}
+	for ; k < len(a); k++ {
+		s0 += a[k] * b[k]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // HasOOD reports whether the weights carry out-of-distribution statistics.

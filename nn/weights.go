@@ -118,7 +118,7 @@ func NewWeights(meta Metadata, tensors map[string][]float32) (*Weights, error) {
 
 func checkFinite(name string, v []float32) error {
 	for i, x := range v {
-		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+		if math.Float32bits(x)&0x7f800000 == 0x7f800000 { // all exponent bits set: ±Inf or NaN
 			return fmt.Errorf("weights: tensor %q has non-finite value %g at index %d", name, x, i)
 		}
 	}

@@ -36,6 +36,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Tensor is one named tensor as stored in a file: raw little-endian bytes.
@@ -154,6 +155,12 @@ func (f *File) Tensor(name string) (*Tensor, bool) {
 	return nil, false
 }
 
+// littleEndianHost reports whether this machine stores numbers
+// least-significant byte first, as safetensors files do (amd64, arm64 and
+// wasm among others): then a tensor's bytes are copied as they are instead of
+// decoded one value at a time (a tenth of the time under wasm).
+var littleEndianHost = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
 // Float32s decodes an F32 tensor's data into a new []float32 (error if dtype is not F32).
 func (t *Tensor) Float32s() ([]float32, error) {
 	if t.DType != "F32" {
@@ -167,6 +174,10 @@ func (t *Tensor) Float32s() ([]float32, error) {
 		return nil, fmt.Errorf("safetensors: tensor %q: data is %d bytes but shape %v of F32 needs %d bytes", t.Name, len(t.Data), t.Shape, n)
 	}
 	out := make([]float32, n/4)
+	if littleEndianHost {
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(out))), n), t.Data) // the file's byte order is the host's
+		return out, nil
+	}
 	for i := range out {
 		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(t.Data[4*i:]))
 	}

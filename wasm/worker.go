@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/json"
+	"runtime"
 	"runtime/debug"
 	"syscall/js"
 	"time"
@@ -54,7 +55,19 @@ func runWorker() {
 				}
 			}
 			copied := time.Since(copyStart)
-			resp = engine.Handle(req, bufs)
+			if req.Kind == bridge.Load {
+				// Loading weights allocates the model's buffers (most of the
+				// heap) at once: at gcPercent that would be a collection every
+				// 10 % of growth, dozens of them on start-up. Go's default
+				// pace for the load, then one collection and back to gcPercent.
+				debug.SetGCPercent(100)
+				resp = engine.Handle(req, bufs)
+				bufs = nil
+				runtime.GC()
+				debug.SetGCPercent(gcPercent)
+			} else {
+				resp = engine.Handle(req, bufs)
+			}
 			if resp.Timing != nil {
 				resp.Timing.Copy = float64(copied.Microseconds()) / 1000
 			}

@@ -11,6 +11,7 @@
 //   papscopeCompile   'streaming' (compiled while downloading) or 'buffer' (downloaded, then compiled)
 //   papscopeWasmBytes the bytes of the module downloaded (after any Content-Encoding)
 //   papscopeModule, papscopeWorker: the compiled module and the model's worker
+//   papscopeWeights   the request for papscope.safetensors, started beside the module's (the page takes it)
 //
 // ?wasm=scalar in the page's address forces the scalar build (to test it, or
 // to compare both builds in a browser that has SIMD128).
@@ -84,9 +85,17 @@ function wasmBuild() {
         ? ' This page runs its scalar build (without SIMD), as ?wasm=scalar in the address asks.'
         : ' This browser runs its scalar build: it has no WebAssembly SIMD128, which makes the SIMD build faster.';
   }
+  // The weights download beside the model code (the page's Go takes this request, wasm/page.go):
+  // start-up then waits for the longer of the two, not for both one after the other.
+  self.papscopeWeights = fetch('papscope.safetensors');
+  self.papscopeWeights.catch(() => {}); // a failure is reported by the page, which awaits it
+  // The worker starts now too: its scripts load while the model code downloads, and it
+  // runs the module as soon as it is compiled (worker.js queues what comes before).
+  const worker = new Worker('worker.js');
   try {
+    performance.mark('papscope:wasm-request');
     const { module, bytes, streamed } = await compile(file, status, bar);
-    const worker = new Worker('worker.js');
+    performance.mark('papscope:wasm-compiled');
     worker.postMessage({ boot: module });
     self.papscopeWorker = worker;
     self.papscopeModule = module;
@@ -96,6 +105,7 @@ function wasmBuild() {
     const instance = await WebAssembly.instantiate(module, go.importObject);
     go.run(instance);
   } catch (e) {
+    worker.terminate();
     fail('papscope could not start: ' + (e && e.message ? e.message : e));
   }
 })();

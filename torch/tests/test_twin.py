@@ -245,6 +245,9 @@ class TrainScriptTest(unittest.TestCase):
 
 class StepScriptTest(unittest.TestCase):
     def test_step_writes_every_gradient_and_one_json_line(self):
+        # A seeded initialisation: float32's distance from float64 varies with the weights, and an
+        # unseeded one now and then let a small bias gradient's exceed the bound below.
+        torch.manual_seed(1)
         m = PapscopeNet()
         with tempfile.TemporaryDirectory() as d:
             wp, bp, gp, g64p = (os.path.join(d, f) for f in ("w.safetensors", "b.safetensors", "g.safetensors", "g64.safetensors"))
