@@ -25,6 +25,7 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"io/fs"
 	"maps"
 	"math"
 	"net/http"
@@ -191,10 +192,14 @@ type BuildFigures struct {
 	PreprocessMean float64      `json:"preprocess_ms_mean"`
 	GradCAMMean    float64      `json:"gradcam_ms_mean"`
 
-	ReadyCold    float64 `json:"ready_cold_ms"`
-	ReadyRepeat  float64 `json:"ready_repeat_ms"`
-	BytesCold    int64   `json:"bytes_cold"`
-	BytesColdAll int64   `json:"bytes_cold_with_sw_install"`
+	ReadyCold   float64 `json:"ready_cold_ms"`
+	ReadyRepeat float64 `json:"ready_repeat_ms"`
+	// The start-up steps the page marks (performance.mark "papscope:…", see
+	// web/loader.js and wasm/page.go), in ms from the navigation's start.
+	ColdSteps    startSteps `json:"ready_cold_steps_ms"`
+	RepeatSteps  startSteps `json:"ready_repeat_steps_ms"`
+	BytesCold    int64      `json:"bytes_cold"`
+	BytesColdAll int64      `json:"bytes_cold_with_sw_install"`
 	// What the cold visit's bytes were: the wasm, the weights, the gallery's sample images.
 	BytesColdWasm    int64         `json:"bytes_cold_wasm"`
 	BytesColdWeights int64         `json:"bytes_cold_weights"`
@@ -280,6 +285,15 @@ func run(c config) error {
 	cnt := &counter{next: mux}
 	srv := httptest.NewServer(cnt) // 127.0.0.1, a free port
 	defer srv.Close()
+	// The server gzips a file on its first request and keeps the result: ask
+	// for every file once, so that cold visits measure the browser's cold
+	// start, not this server's first compression of a 4 MB module (0.6 s,
+	// which a static host that stores its files compressed never spends).
+	step("the server compresses the sites' files")
+	if err := warmServer(srv.URL, map[string]string{"/": web, "/bench/": site}); err != nil {
+		return err
+	}
+	cnt.reset()
 
 	tmp, err := os.MkdirTemp("", "papscope-bench-")
 	if err != nil {
@@ -359,6 +373,12 @@ func benchVisits(ctx context.Context, cnt *counter, url string, b wasmBuild, f *
 	if f.ReadyCold, files, err = visit(ctx, cnt, url); err != nil {
 		return fmt.Errorf("cold visit: %w", err)
 	}
+	if err := eval(ctx, startStepsJS, &f.ColdSteps); err != nil {
+		return err
+	}
+	if f.ColdSteps.ModelLoaded == 0 {
+		return fmt.Errorf("%s marked no start-up steps (performance.mark papscope:…, see web/loader.js and wasm/page.go)", url)
+	}
 	if err := eval(ctx, `String(self.papscopeBuild)`, &f.Build); err != nil {
 		return err
 	}
@@ -385,8 +405,61 @@ func benchVisits(ctx context.Context, cnt *counter, url string, b wasmBuild, f *
 	if f.ReadyRepeat, _, err = visit(ctx, cnt, url); err != nil {
 		return fmt.Errorf("repeat visit: %w", err)
 	}
+	if err := eval(ctx, startStepsJS, &f.RepeatSteps); err != nil {
+		return err
+	}
 	cnt.quiet(500 * time.Millisecond)
 	f.BytesRepeat = cnt.total()
+	return nil
+}
+
+// startSteps are the times of papscope's start-up steps on a visit, in ms
+// from the navigation's start.
+type startSteps struct {
+	WasmRequest       float64 `json:"wasm-request"`       // the loader asks for the model code (and the weights)
+	WasmCompiled      float64 `json:"wasm-compiled"`      // the model code is downloaded and compiled
+	GoStarted         float64 `json:"go-started"`         // the page's Go runs
+	WeightsDownloaded float64 `json:"weights-downloaded"` // the page has the weights
+	ModelLoaded       float64 `json:"model-loaded"`       // the worker has decoded them and built the model
+}
+
+// startStepsJS reads the page's start-up marks as a startSteps object.
+const startStepsJS = `Object.fromEntries(performance.getEntriesByType('mark').filter(m => m.name.startsWith('papscope:')).map(m => [m.name.slice(9), Math.round(m.startTime * 10) / 10]))`
+
+// String lists the steps' times.
+func (s startSteps) String() string {
+	return fmt.Sprintf("%.0f / %.0f / %.0f / %.0f / %.0f", s.WasmRequest, s.WasmCompiled, s.GoStarted, s.WeightsDownloaded, s.ModelLoaded)
+}
+
+// warmServer requests, with gzip accepted, every file under each folder at
+// the URL path it is served under, and discards the answers.
+func warmServer(base string, trees map[string]string) error {
+	for prefix, dir := range trees {
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, err := filepath.Rel(dir, path)
+			if err != nil {
+				return err
+			}
+			req, err := http.NewRequest(http.MethodGet, base+prefix+filepath.ToSlash(rel), nil)
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Accept-Encoding", "gzip")
+			resp, err := http.DefaultTransport.RoundTrip(req) // the transport's own gzip handling would hide the header
+			if err != nil {
+				return fmt.Errorf("warming the server: %w", err)
+			}
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -1198,8 +1271,10 @@ func printTable(w io.Writer, r Result, pap [2]papFigures, t tfjsFigures) {
 		return fmt.Sprintf("%s, %s, %s", mb(b.BytesColdWasm), mb(b.BytesColdWeights), mb(b.BytesColdSamples))
 	}, "")
 	row("  with the service worker's install", func(b *BuildFigures) string { return mb(b.BytesColdAll) }, "")
+	row("  code asked / compiled / Go / weights / model (ms)", func(b *BuildFigures) string { return b.ColdSteps.String() }, "")
 	row("ready, repeat visit (service worker)", func(b *BuildFigures) string { return fmt.Sprintf("%.0f ms, %d bytes", b.ReadyRepeat, b.BytesRepeat) },
 		fmt.Sprintf("%.0f ms", r.TFJSReadyRepeat))
+	row("  code asked / compiled / Go / weights / model (ms)", func(b *BuildFigures) string { return b.RepeatSteps.String() }, "")
 	row(fmt.Sprintf("wasm memory after 1 / %d images", r.MemRuns), func(b *BuildFigures) string {
 		return fmt.Sprintf("%s / %s", mb(b.MemAfter1), mb(b.MemAfterN))
 	}, "")

@@ -120,7 +120,7 @@ func TestResultKeys(t *testing.T) {
 	}
 	perBuild := []string{
 		"wasm_build", "wasm_file", "latency_ms_median", "latency_ms_min", "latency_ms_max", "ready_cold_ms", "ready_repeat_ms", "bytes_cold",
-		"bytes_repeat", "pool_images_per_s", "single_images_per_s", "mem_after_1_bytes", "mem_after_200_bytes", "wasm_bytes", "wasm_gzip_bytes",
+		"ready_cold_steps_ms", "ready_repeat_steps_ms", "bytes_repeat", "pool_images_per_s", "single_images_per_s", "mem_after_1_bytes", "mem_after_200_bytes", "wasm_bytes", "wasm_gzip_bytes",
 		"share_conv1", "share_depthwise", "share_pointwise", "share_pool", "share_head", "forward_ms_median",
 		"forward_layer_ms_mean", "forward_layer_shares", "tfjs_max_abs_diff", "ratio_latency_vs_tfjs_wasm", "ratio_ready_cold_vs_tfjs",
 	}
