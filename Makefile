@@ -118,7 +118,7 @@ bench: chromium build
 	$(GO) run ./bench
 
 ## bench-go: forward-pass and kernel benchmarks natively, then as wasm under Node and in
-## headless Chromium (bench/gotest runs the wasm test binary in a page)
+## headless Chromium (bench/gotest runs the wasm test binary in a page), the SIMD and the scalar build
 bench-go: chromium
 	$(NATIVE) $(GO) test -run '^$$' -bench . -count 5 ./nn
 	$(WASM_SIMD) $(GO) test -exec "$(WASMEXEC)" -run '^$$' -bench . -count 5 ./nn
