@@ -48,7 +48,7 @@ type result struct {
 
 func runClassify(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("classify", stderr)
-	weightsPath := fs.String("weights", defaultWeights, "weights file (.safetensors)")
+	weightsPath := weightsFlag(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object per line per image")
 	asCSV := fs.Bool("csv", false, "print CSV with the columns of the page's batch export (failed files included, with their error)")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "images classified in parallel")
@@ -70,15 +70,7 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 	}
 
 	var rows []results.Row
-	var tw *tabwriter.Writer
-	if !*asJSON && !*asCSV {
-		tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprint(tw, "file\ttop\t")
-		for _, c := range nn.ClassNames() {
-			fmt.Fprintf(tw, "%s\t", c)
-		}
-		fmt.Fprintln(tw, "OOD\t")
-	}
+	var tw *tabwriter.Writer // the table, started at the first image classified: no header when every file fails
 	failed, outliers := 0, 0
 	files := fs.Args()
 	i := -1
@@ -99,6 +91,9 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 			continue
+		}
+		if tw == nil {
+			tw = newClassifyTable(stdout)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t", r.c.File, r.c.Top)
 		for _, p := range r.c.Probs {
@@ -135,6 +130,17 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 		return errSomeFailed
 	}
 	return nil
+}
+
+// newClassifyTable returns the table classify prints, its header written.
+func newClassifyTable(w io.Writer) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "file\ttop\t")
+	for _, c := range nn.ClassNames() {
+		fmt.Fprintf(tw, "%s\t", c)
+	}
+	fmt.Fprintln(tw, "OOD\t")
+	return tw
 }
 
 // classifyFiles classifies files on workers goroutines, each with its own

@@ -15,7 +15,7 @@ import (
 
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", stderr)
-	weightsPath := fs.String("weights", defaultWeights, "weights file (.safetensors)")
+	weightsPath := weightsFlag(fs)
 	data := fs.String("data", "", "dataset folder with one subfolder per class (HSIL, LSIL, NILM, SCC)")
 	asJSON := fs.Bool("json", false, "print the metrics as one JSON object")
 	plot := fs.String("plot", "", "write the confusion matrix as a PNG to this file")

@@ -2,8 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"papscope/nn"
 )
@@ -30,6 +33,8 @@ type weightsInfo struct {
 	Path          string          `json:"path"`
 	Source        string          `json:"source,omitempty"`
 	TrainingData  string          `json:"training_data,omitempty"`
+	Data          string          `json:"data,omitempty"`       // nn.RealData or nn.SyntheticData; absent when not recorded
+	Evaluation    string          `json:"evaluation,omitempty"` // how the metrics were measured; absent when not recorded
 	Preprocessing string          `json:"preprocessing,omitempty"`
 	Metrics       json.RawMessage `json:"metrics,omitempty"`
 	Temperature   float64         `json:"temperature,omitempty"`   // softmax temperature; absent means 1
@@ -39,7 +44,7 @@ type weightsInfo struct {
 
 func runInfo(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("info", stderr)
-	weightsPath := fs.String("weights", "", "weights file (.safetensors); without it, only the architecture is shown")
+	weightsPath := weightsFlag(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -49,13 +54,15 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	}
 	in := nn.Dims{Height: nn.DefaultInputSize, Width: nn.DefaultInputSize}
 	var wi *weightsInfo
-	if *weightsPath != "" {
-		w, err := loadWeights(*weightsPath)
-		if err != nil {
-			return err
-		}
+	w, err := loadWeights(*weightsPath)
+	switch {
+	case errors.Is(err, errNoWeights) && !flagGiven(fs, "weights"):
+		// No default weights here: the architecture alone.
+	case err != nil:
+		return err
+	default:
 		in = w.Meta.Input
-		wi = &weightsInfo{Path: *weightsPath, Source: w.Meta.Source, TrainingData: w.Meta.TrainingData,
+		wi = &weightsInfo{Path: *weightsPath, Source: w.Meta.Source, TrainingData: w.Meta.TrainingData, Data: w.Meta.Data, Evaluation: w.Meta.Evaluation,
 			Preprocessing: w.Meta.Preprocessing, Temperature: w.Meta.Temperature, OODThreshold: w.Meta.OODThreshold, OOD: w.HasOOD()}
 		if w.Meta.Metrics != "" {
 			wi.Metrics = json.RawMessage(w.Meta.Metrics)
@@ -69,11 +76,12 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "Classes: %v\nInput: %dx%dx3 (height x width x RGB)\n", nn.ClassNames(), in.Height, in.Width)
 	if wi == nil {
-		fmt.Fprintln(stdout, "Weights: none given (-weights FILE shows their metadata)")
+		fmt.Fprintf(stdout, "Weights: none (no file at the default %s; -weights FILE shows a file's metadata)\n", defaultWeights)
 		return nil
 	}
-	fmt.Fprintf(stdout, "Weights: %s\n  source: %s\n  training data: %s\n  preprocessing: %s\n  metrics: %s\n",
-		wi.Path, orUnknown(wi.Source), orUnknown(wi.TrainingData), orUnknown(wi.Preprocessing), orUnknown(string(wi.Metrics)))
+	fmt.Fprintf(stdout, "Weights: %s\n  source: %s\n  training data: %s\n  data: %s\n  preprocessing: %s\n  metrics: %s\n  evaluation: %s\n",
+		wi.Path, orUnknown(wi.Source), orUnknown(wi.TrainingData), orUnknown(wi.Data), orUnknown(wi.Preprocessing),
+		orUnknown(string(wi.Metrics)), orUnknown(wi.Evaluation))
 	if wi.Temperature != 0 {
 		fmt.Fprintf(stdout, "  temperature: %g\n", wi.Temperature)
 	} else {
@@ -99,9 +107,18 @@ func writeInfoJSON(w io.Writer, in nn.Dims, wi *weightsInfo) error {
 	return enc.Encode(out)
 }
 
+// orUnknown shows a metadata field the weights do not record as the page's
+// model card does (modelcard): "unknown".
 func orUnknown(s string) string {
-	if s == "" {
-		return "(not recorded)"
+	if strings.TrimSpace(s) == "" {
+		return "unknown"
 	}
 	return s
+}
+
+// flagGiven reports whether the flag name was set on the command line.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 
@@ -12,6 +13,15 @@ import (
 // defaultWeights is where the shipped weights live, relative to the repository root.
 const defaultWeights = "weights/papscope.safetensors"
 
+// weightsFlag defines on fs the -weights flag of the commands that use
+// weights (classify, eval, info): the default weights unless given.
+func weightsFlag(fs *flag.FlagSet) *string {
+	return fs.String("weights", defaultWeights, "weights file (.safetensors)")
+}
+
+// errNoWeights marks a weights file that does not exist.
+var errNoWeights = errors.New("no weights")
+
 // maxWeightsBytes bounds the size of a weights file read (the network's are about 1.6 MB).
 const maxWeightsBytes = 64 << 20
 
@@ -19,8 +29,8 @@ const maxWeightsBytes = 64 << 20
 func loadWeights(path string) (*nn.Weights, error) {
 	data, err := safefile.Read(path, maxWeightsBytes)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no weights at %s: pass -weights FILE, or make papscope weights from a Keras model "+
-			"converted with tensorflowjs_converter: papscope import -format tfjs -o %s model.json", path, defaultWeights)
+		return nil, fmt.Errorf("%w at %s: pass -weights FILE, or make papscope weights from a Keras model "+
+			"converted with tensorflowjs_converter: papscope import -format tfjs -o %s model.json", errNoWeights, path, defaultWeights)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load weights: %w", err)
