@@ -212,10 +212,7 @@ func jpegConfig(b []byte) (int, int, error) {
 				switch nComp {
 				case 1:
 					hh, vv = 1, 1
-				case 3:
-					bad = bad || i == 0 && vv == 4 ||
-						i == 1 && (ch[0]%hh != 0 || cv[0]%vv != 0) ||
-						i == 2 && (ch[1] != hh || cv[1] != vv)
+				case 3: // any factors that divide the largest ones (checked below), as Go 1.27's decoder takes
 				case 4:
 					bad = bad || i == 0 && hv != 0x11 && hv != 0x22 ||
 						(i == 1 || i == 2) && hv != 0x11 ||
@@ -225,6 +222,14 @@ func jpegConfig(b []byte) (int, int, error) {
 					return 0, 0, errors.New("unsupported JPEG feature: luma/chroma subsampling ratio")
 				}
 				ch[i], cv[i] = hh, vv
+			}
+			if nComp == 3 {
+				maxH, maxV := max(ch[0], ch[1], ch[2]), max(cv[0], cv[1], cv[2])
+				for i := range 3 {
+					if maxH%ch[i] != 0 || maxV%cv[i] != 0 {
+						return 0, 0, errors.New("unsupported JPEG feature: luma/chroma subsampling ratio")
+					}
+				}
 			}
 			if jfif {
 				return w, h, nil
