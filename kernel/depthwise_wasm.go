@@ -31,7 +31,7 @@ func depthwiseSIMD(y, x, k []float32, g Geom, lo, hi int) bool {
 		b, yy := r/g.H, r%g.H
 		for xx := 0; xx < g.W; xx++ {
 			if xx == 1 && yy > 0 && yy < g.H-1 && g.W >= 3 {
-				top := (b*g.H + yy - 1) * g.W * c // the source pixel up and left of (yy, 1)
+				top := (b*g.H + yy - 1) * g.W * c             // the source pixel up and left of (yy, 1)
 				_, _ = x[top+3*g.W*c-1], y[(r*g.W+g.W-1)*c-1] // the last values depthwiseInterior reads and writes
 				depthwiseInterior(&y[(r*g.W+1)*c], &x[top], &packed[0], uintptr(4*c), uintptr(4*g.W*c), g.W-2)
 				xx = g.W - 2

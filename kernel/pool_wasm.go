@@ -16,7 +16,7 @@ func maxPoolSIMD(y, x []float32, g Geom, lo, hi int) bool {
 	}
 	for r := lo; r < hi; r++ {
 		b, oy := r/o.H, r%o.H
-		top := (b*g.H + 2*oy) * g.W * c // the source pixel of the row's first window's top-left tap
+		top := (b*g.H + 2*oy) * g.W * c                         // the source pixel of the row's first window's top-left tap
 		_, _ = x[top+(2*g.W+2*(o.W-1)+3)*c-1], y[(r+1)*o.W*c-1] // the last values maxPoolPixels reads and writes
 		maxPoolPixels(&y[r*o.W*c], &x[top], uintptr(4*c), uintptr(4*g.W*c), o.W)
 	}

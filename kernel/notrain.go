@@ -1,8 +1,9 @@
-//go:build goexperiment.simd && wasm
+//go:build !(goexperiment.simd && amd64)
 
-// The browser runs only the forward pass: with WebAssembly SIMD128 the matrix
-// product, the depthwise convolution and the max-pool have SIMD forms
-// (*_wasm.go); the passes of training report false here and run scalar.
+// This file stands in for the training passes' SIMD kernels where there are
+// none: they have AVX-512 forms only (the browser, even with WebAssembly
+// SIMD128, runs only the forward pass). Each reports false and the caller
+// runs its scalar code.
 
 package kernel
 
