@@ -48,7 +48,13 @@ func withOOD(t *testing.T, path, image string, threshold float64) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(t.TempDir(), "ood.safetensors")
+	return writeWeights(t, w, "ood.safetensors")
+}
+
+// writeWeights encodes w into a file name in a temporary folder and returns its path.
+func writeWeights(t *testing.T, w *nn.Weights, name string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), name)
 	f, err := os.Create(out)
 	if err != nil {
 		t.Fatal(err)

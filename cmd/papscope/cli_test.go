@@ -26,16 +26,7 @@ func withMeta(t *testing.T, path string, edit func(*nn.Metadata)) string {
 	if w, err = w.WithMetadata(meta); err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(t.TempDir(), "meta.safetensors")
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := w.Encode(f); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return writeWeights(t, w, "meta.safetensors")
 }
 
 // TestInfoWeights checks that info shows the weights classify and eval use
