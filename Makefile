@@ -4,7 +4,7 @@ GO      ?= go
 # The project needs Go 1.27.3 (go.mod; wasm SIMD). A machine starts on its own Go with GOTOOLCHAIN=local:
 # the go command fetches 1.27.3 from the module proxy once (about 76 MB, seconds).
 export GOTOOLCHAIN = go1.27.3
-# Native builds, tests and benchmarks use Go's SIMD package (simd/archsimd, AVX-512 kernels in kernel/);
+# Native builds, tests and benchmarks use Go's SIMD package (simd/archsimd, AVX-512 kernels in internal/kernel/);
 # the scalar kernels stay the reference and the path elsewhere (test-native runs them too). Not for wasm.
 NATIVE   = GOEXPERIMENT=simd
 WASMEXEC = $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
@@ -66,13 +66,13 @@ test-native:
 	$(NATIVE) $(GO) vet ./...
 	$(NATIVE) $(GO) test $(UNIT_PKGS)
 	@echo "make: the kernels and the trainer again without SIMD (the scalar reference and other architectures' path)"
-	$(GO) test ./kernel ./train
+	$(GO) test ./internal/kernel ./train
 
 # The browser runs nn compiled to wasm: run its tests there too (Node executes them), with the SIMD128
 # kernels and, for the kernels and the network, again with the scalar ones the fallback build runs.
 test-wasm:
-	$(WASM_SIMD) $(GO) test -exec "$(WASMEXEC)" ./kernel ./nn ./safetensors ./tfjs ./bridge ./imagehead ./results ./heatmap ./modelcard ./wasm
-	$(WASM_SCALAR) $(GO) test -exec "$(WASMEXEC)" ./kernel ./nn
+	$(WASM_SIMD) $(GO) test -exec "$(WASMEXEC)" ./internal/kernel ./nn ./safetensors ./tfjs ./internal/bridge ./internal/imagehead ./internal/results ./internal/heatmap ./internal/modelcard ./wasm
+	$(WASM_SCALAR) $(GO) test -exec "$(WASMEXEC)" ./internal/kernel ./nn
 
 ## test-e2e: build the site, serve it on 127.0.0.1 and drive headless Chromium through it (e2e/)
 test-e2e: chromium build
@@ -123,8 +123,8 @@ bench-go: chromium
 	$(NATIVE) $(GO) test -run '^$$' -bench . -count 5 ./nn
 	$(WASM_SIMD) $(GO) test -exec "$(WASMEXEC)" -run '^$$' -bench . -count 5 ./nn
 	$(GO) build -o bin/gotest-chromium ./bench/gotest
-	$(WASM_SIMD) $(GO) test -exec "$(CURDIR)/bin/gotest-chromium" -run '^$$' -bench . -count 5 ./kernel ./nn
-	$(WASM_SCALAR) $(GO) test -exec "$(CURDIR)/bin/gotest-chromium" -run '^$$' -bench . -count 5 ./kernel ./nn
+	$(WASM_SIMD) $(GO) test -exec "$(CURDIR)/bin/gotest-chromium" -run '^$$' -bench . -count 5 ./internal/kernel ./nn
+	$(WASM_SCALAR) $(GO) test -exec "$(CURDIR)/bin/gotest-chromium" -run '^$$' -bench . -count 5 ./internal/kernel ./nn
 
 ## bench-train: one Adam step of the network in papscope's trainer and in PyTorch (bench/torch/step.py): same
 ## initial weights, batch and threads, at 96, 128 and 224 px, batch 32. It first checks that both compute the

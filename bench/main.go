@@ -49,8 +49,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"papscope/headless"
-	"papscope/serve"
+	"papscope/internal/headless"
+	"papscope/internal/serve"
 )
 
 // maxProbDiff is the largest difference between papscope's and TF.js's

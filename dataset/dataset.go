@@ -24,7 +24,7 @@ import (
 	"strings"
 	"sync"
 
-	"papscope/imagefile"
+	"papscope/internal/imagefile"
 	"papscope/nn"
 )
 

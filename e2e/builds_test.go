@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"papscope/serve"
+	"papscope/internal/serve"
 )
 
 // buildTolerance is how far the two wasm builds' probabilities may be apart

@@ -15,7 +15,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"papscope/serve"
+	"papscope/internal/serve"
 )
 
 // teacherSite builds a site with a teacher's own cases, as a teacher would:

@@ -27,8 +27,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"papscope/headless"
-	"papscope/serve"
+	"papscope/internal/headless"
+	"papscope/internal/serve"
 )
 
 // classes are the network's classes in output order, as the page names them (#prob-HSIL, ...).

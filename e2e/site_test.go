@@ -22,10 +22,10 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"papscope/internal/results"
+	"papscope/internal/serve"
 	"papscope/nn"
-	"papscope/results"
 	"papscope/safetensors"
-	"papscope/serve"
 	"papscope/synth"
 )
 

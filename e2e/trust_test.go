@@ -23,7 +23,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
-	"papscope/results"
+	"papscope/internal/results"
 )
 
 // jpegBound is the most a probability may differ between the page and

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"papscope/kernel"
+	"papscope/internal/kernel"
 )
 
 // This file holds the compute kernels of the forward pass. They work on NHWC

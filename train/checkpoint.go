@@ -7,8 +7,8 @@ import (
 	"io"
 	"strings"
 
+	"papscope/internal/safefile"
 	"papscope/nn"
-	"papscope/safefile"
 	"papscope/safetensors"
 )
 

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"papscope/internal/shortcut"
 	"papscope/nn"
-	"papscope/shortcut"
 )
 
 // Example is one training or validation image: a file and its class index.

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"sync"
 
-	"papscope/imagefile"
+	"papscope/internal/imagefile"
+	"papscope/internal/shortcut"
 	"papscope/nn"
-	"papscope/shortcut"
 )
 
 // cacheLimit resolves FitConfig.CacheBytes.

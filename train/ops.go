@@ -12,7 +12,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"papscope/kernel"
+	"papscope/internal/kernel"
 	"papscope/nn"
 )
 

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"papscope/imagefile"
+	"papscope/internal/imagefile"
+	"papscope/internal/shortcut"
 	"papscope/nn"
-	"papscope/shortcut"
 )
 
 // TestValidationCropsAsInference: validation and calibration (forward) see

@@ -10,7 +10,7 @@ import (
 
 	"honnef.co/go/js/dom/v2"
 
-	"papscope/bridge"
+	"papscope/internal/bridge"
 )
 
 // scoreKey is where the quiz answers stay on the device (localStorage).

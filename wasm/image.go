@@ -11,9 +11,9 @@ import (
 
 	"honnef.co/go/js/dom/v2"
 
-	"papscope/bridge"
-	"papscope/imagehead"
-	"papscope/results"
+	"papscope/internal/bridge"
+	"papscope/internal/imagehead"
+	"papscope/internal/results"
 )
 
 // decoded is an image decoded by the browser: its bitmap and its full-size RGBA pixels.

@@ -11,9 +11,9 @@ import (
 
 	"honnef.co/go/js/dom/v2"
 
-	"papscope/bridge"
-	"papscope/modelcard"
-	"papscope/results"
+	"papscope/internal/bridge"
+	"papscope/internal/modelcard"
+	"papscope/internal/results"
 )
 
 // weightsURL is the site's own weights, loaded at start.

@@ -10,10 +10,10 @@ import (
 
 	"honnef.co/go/js/dom/v2"
 
-	"papscope/bridge"
-	"papscope/heatmap"
+	"papscope/internal/bridge"
+	"papscope/internal/heatmap"
+	"papscope/internal/results"
 	"papscope/nn"
-	"papscope/results"
 )
 
 // Display limits of the preview and of batch thumbnails, in canvas pixels.

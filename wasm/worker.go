@@ -9,7 +9,7 @@ import (
 	"syscall/js"
 	"time"
 
-	"papscope/bridge"
+	"papscope/internal/bridge"
 )
 
 // gcPercent is the worker's GOGC. WebAssembly memory only grows, so with

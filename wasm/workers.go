@@ -7,7 +7,7 @@ import (
 	"sync"
 	"syscall/js"
 
-	"papscope/bridge"
+	"papscope/internal/bridge"
 )
 
 // maxWorkers bounds the batch pool: each worker holds the model and its

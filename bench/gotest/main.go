@@ -29,7 +29,7 @@ import (
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"papscope/headless"
+	"papscope/internal/headless"
 )
 
 // page and script run the test binary with the arguments in the page's query

@@ -12,9 +12,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"papscope/imagefile"
+	"papscope/internal/imagefile"
+	"papscope/internal/results"
 	"papscope/nn"
-	"papscope/results"
 )
 
 // classification is one line of `papscope classify -json`.

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"papscope/imagefile"
+	"papscope/internal/imagefile"
+	"papscope/internal/results"
 	"papscope/nn"
-	"papscope/results"
 )
 
 // withOOD writes a copy of the weights at path with out-of-distribution

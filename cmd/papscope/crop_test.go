@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"papscope/bridge"
+	"papscope/internal/bridge"
 	"papscope/nn"
 )
 

@@ -19,10 +19,10 @@ import (
 
 	"papscope/calibrate"
 	"papscope/dataset"
+	"papscope/internal/safefile"
+	"papscope/internal/shortcut"
 	"papscope/metrics"
 	"papscope/nn"
-	"papscope/safefile"
-	"papscope/shortcut"
 	"papscope/train"
 )
 

@@ -7,10 +7,10 @@ import (
 	"runtime"
 
 	"papscope/dataset"
+	"papscope/internal/outliers"
+	"papscope/internal/safefile"
 	"papscope/metrics"
 	"papscope/nn"
-	"papscope/outliers"
-	"papscope/safefile"
 )
 
 func runEval(args []string, stdout, stderr io.Writer) error {

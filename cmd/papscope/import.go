@@ -6,8 +6,8 @@ import (
 	"io"
 	"path/filepath"
 
+	"papscope/internal/safefile"
 	"papscope/nn"
-	"papscope/safefile"
 	"papscope/tfjs"
 	"papscope/torchimport"
 )

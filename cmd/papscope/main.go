@@ -28,7 +28,7 @@ import (
 	"os"
 	"strings"
 
-	"papscope/imagefile"
+	"papscope/internal/imagefile"
 )
 
 // errUsage marks a command-line mistake: the command exits with status 2.

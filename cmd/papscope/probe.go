@@ -11,8 +11,8 @@ import (
 	"syscall"
 
 	"papscope/dataset"
+	"papscope/internal/shortcut"
 	"papscope/nn"
-	"papscope/shortcut"
 )
 
 // probeReport is what papscope probe prints with -json.

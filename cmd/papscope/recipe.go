@@ -6,8 +6,8 @@ import (
 	"runtime"
 	"strings"
 
+	"papscope/internal/shortcut"
 	"papscope/nn"
-	"papscope/shortcut"
 	"papscope/train"
 )
 

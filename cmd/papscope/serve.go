@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"papscope/serve"
+	"papscope/internal/serve"
 )
 
 // siteFiles are the files a built site must have; `make build` makes them.

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"papscope/dataset/lbctest"
+	"papscope/internal/shortcut"
 	"papscope/nn"
-	"papscope/shortcut"
 )
 
 // shippedWeights is the repository's weights file, seen from this package's directory.

@@ -15,9 +15,9 @@ import (
 	"slices"
 	"strings"
 
-	"papscope/imagehead"
+	"papscope/internal/imagehead"
+	"papscope/internal/safefile"
 	"papscope/nn"
-	"papscope/safefile"
 )
 
 // siteCase is one teaching case as the page reads it from samples/samples.json.

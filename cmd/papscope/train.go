@@ -14,8 +14,8 @@ import (
 	"syscall"
 
 	"papscope/dataset"
+	"papscope/internal/safefile"
 	"papscope/nn"
-	"papscope/safefile"
 	"papscope/train"
 )
 

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"os"
 
+	"papscope/internal/safefile"
 	"papscope/nn"
-	"papscope/safefile"
 )
 
 // defaultWeights is where the shipped weights live, relative to the repository root.

@@ -138,7 +138,7 @@ func TestFailedLoadKeepsModel(t *testing.T) {
 }
 
 func TestLoadTFJS(t *testing.T) {
-	dir := filepath.Join("..", "nn", "testdata", "tfjs", "seed7_160x120")
+	dir := filepath.Join("..", "..", "nn", "testdata", "tfjs", "seed7_160x120")
 	modelJSON, err := os.ReadFile(filepath.Join(dir, "model.json"))
 	if err != nil {
 		t.Fatal(err)

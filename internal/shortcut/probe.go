@@ -8,7 +8,7 @@ import (
 	"os"
 	"sync"
 
-	"papscope/imagefile"
+	"papscope/internal/imagefile"
 	"papscope/metrics"
 	"papscope/nn"
 )

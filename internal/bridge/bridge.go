@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"papscope/imagehead"
-	"papscope/modelcard"
+	"papscope/internal/imagehead"
+	"papscope/internal/modelcard"
 	"papscope/nn"
 	"papscope/tfjs"
 )

@@ -9,7 +9,7 @@ import (
 	"math/rand/v2"
 	"sync"
 
-	"papscope/imagefile"
+	"papscope/internal/imagefile"
 	"papscope/nn"
 )
 
