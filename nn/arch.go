@@ -143,7 +143,7 @@ func (l Layer) Params() []Param {
 }
 
 // Architecture returns the layers of the network in execution order: the
-// table of DESIGN.md as data. Names are those Keras gives in a fresh session.
+// table of docs/DESIGN.md (Network) as data. Names are those Keras gives in a fresh session.
 func Architecture() []Layer {
 	var layers []Layer
 	counts := map[string]int{}

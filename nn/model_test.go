@@ -18,7 +18,7 @@ func TestParamCounts(t *testing.T) {
 	got := CountParams()
 	want := ParamCounts{Total: 402756, Trainable: 398532, NonTrainable: 4224}
 	if got != want {
-		t.Fatalf("CountParams() = %+v, want %+v (the contract of DESIGN.md)", got, want)
+		t.Fatalf("CountParams() = %+v, want %+v (the contract of docs/DESIGN.md, Network)", got, want)
 	}
 }
 

@@ -1,5 +1,5 @@
 // papscope worker: glue only. It runs the page's compiled module in this
-// worker; Go then answers the page's messages (protocol: wasm/main.go).
+// worker; Go then answers the page's messages (protocol: wasm/main.go, docs/DESIGN.md#browser).
 'use strict';
 importScripts('wasm_exec.js');
 self.papscopeQueue = []; // messages that arrive before Go runs; Go drains them

@@ -1,6 +1,6 @@
 // Package headless finds Chromium and sets it up the way papscope's browser
 // tests (e2e/) and benchmark (bench/) drive it: headless, with the flags
-// DESIGN.md fixes for running as root, in a user-data dir of its own.
+// docs/DESIGN.md fixes for running as root, in a user-data dir of its own.
 package headless
 
 import (
@@ -12,7 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// flags are the switches DESIGN.md fixes for headless Chromium run as root.
+// flags are the switches docs/DESIGN.md fixes for headless Chromium run as root.
 func flags() []string {
 	return []string{
 		"headless", "no-sandbox", "disable-gpu", "disable-quic", "no-first-run",
@@ -44,7 +44,7 @@ func Find(explicit string) (string, error) {
 }
 
 // Options returns the allocator options that start chrome headless with
-// DESIGN.md's flags and profile as its user-data dir (use a fresh one per
+// docs/DESIGN.md's flags and profile as its user-data dir (use a fresh one per
 // run), followed by extra.
 func Options(chrome, profile string, extra ...chromedp.ExecAllocatorOption) []chromedp.ExecAllocatorOption {
 	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(chrome), chromedp.UserDataDir(profile)}

@@ -1,6 +1,6 @@
 """papscope's network as a PyTorch module, with Keras semantics.
 
-The architecture is DESIGN.md's table (and nn/arch.go's): conv2d 3x3/2
+The architecture is docs/DESIGN.md's table (and nn/arch.go's): conv2d 3x3/2
 valid 64 + ReLU -> batch norm -> separable conv 128 + ReLU -> max-pool 3x3/2
 valid -> 8 residual blocks (separable conv 128 + ReLU -> BN -> separable conv
 128 + ReLU -> BN -> add the block's input) -> separable conv 256 + ReLU ->
