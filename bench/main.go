@@ -51,7 +51,7 @@ func main() {
 	flag.IntVar(&c.runs, "runs", 15, "timed single-image classifications")
 	flag.IntVar(&c.batch, "batch", 16, "images in the throughput runs")
 	flag.IntVar(&c.mem, "mem", 200, "classifications in the memory run")
-	flag.IntVar(&c.cpuRuns, "tfjs-cpu-runs", 2, "timed TF.js cpu-backend images (about 6.5 s each), after one warm-up")
+	flag.IntVar(&c.cpuRuns, "tfjs-cpu-runs", 2, "timed TF.js cpu-backend images (seconds each), after one warm-up")
 	flag.IntVar(&c.tfjsBatch, "tfjs-batch", 16, "images in the TF.js wasm batch")
 	flag.BoolVar(&c.skipTFJSCPU, "no-tfjs-cpu", false, "skip the TF.js cpu backend")
 	flag.BoolVar(&c.skipMemory, "no-mem", false, "skip the memory run")
@@ -130,8 +130,8 @@ func run(c config) error {
 	defer srv.Close()
 	// The server gzips a file on its first request and keeps the result: ask
 	// for every file once, so that cold visits measure the browser's cold
-	// start, not this server's first compression of a 4 MB module (0.6 s,
-	// which a static host that stores its files compressed never spends).
+	// start, not this server's first compression of the module (which a
+	// static host that stores its files compressed never spends).
 	step("the server compresses the sites' files")
 	if err := warmServer(srv.URL, map[string]string{"/": web, "/bench/": site}); err != nil {
 		return err

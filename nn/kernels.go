@@ -146,11 +146,11 @@ func gemm(dst, a []float32, bPacked [][panelWidth]float32, m, k, n int, ep *epil
 // operands of A and one of B fit, where a 4×4 tile spills on every step. The K
 // loop is unrolled by kStep, as every loop back-edge is costly under wasm. In
 // headless Chromium, 3×4 measured fastest of 2×4, 3×4, 4×4, 2×8, 3×8 and 4×8
-// tiles unrolled by 2, 4 or 8; the known depth took a 74×74×128→128 pointwise
-// convolution from 25.6 to 20.5 ms (7.0 → 8.7 GFLOP/s), where unrolling by 8
-// and blocking rows for the cache gained nothing. The epilogue is written with
-// inlinable helpers (finish, previous): as a method call per row it cost
-// another 10 % (21.5 → 19.3 ms), mostly saving and reloading registers.
+// tiles unrolled by 2, 4 or 8, and the known depth sped up the pointwise
+// convolutions, where unrolling by 8 and blocking rows for the cache gained
+// nothing (figures: the README's Speed section). The epilogue is written with
+// inlinable helpers (finish, previous): a method call per row was slower,
+// mostly saving and reloading registers.
 func gemmDepth[A *[3 * conv1K]float32 | *[3 * 64]float32 | *[3 * 128]float32, B *[conv1K][panelWidth]float32 | *[64][panelWidth]float32 | *[128][panelWidth]float32](dst, a []float32, bPacked [][panelWidth]float32, m, n int, ep *epilogue) {
 	var panel B
 	k := len(panel)

@@ -14,10 +14,10 @@ import (
 
 // gcPercent is the worker's GOGC. WebAssembly memory only grows, so with
 // Go's default (100) it climbs over the first images towards twice the live
-// heap (the model's buffers) and never comes back. Each image leaves about
-// 0.2 MB of garbage (its messages and heatmap), so a 10 % margin costs a
-// collection every dozen or so images (no measurable latency) and keeps
-// memory flat: 43.5 MB after 1 image, 45.1 MB after 100 and after 200 (make bench).
+// heap (the model's buffers) and never comes back. Each image leaves a
+// little garbage (its messages and heatmap), so a 10 % margin costs a
+// collection every dozen or so images and keeps memory flat (make bench
+// prints the curve; figures: README, Speed).
 const gcPercent = 10
 
 // runWorker answers the page's messages with a bridge.Engine.

@@ -11,7 +11,7 @@ import (
 )
 
 // maxWorkers bounds the batch pool: each worker holds the model and its
-// buffers (about 20 MB at 128×96, 42 MB at 299×299), so a many-core phone
+// buffers (tens of MB: README, Speed), so a many-core phone
 // should not start one per core.
 const maxWorkers = 4
 

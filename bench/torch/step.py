@@ -33,10 +33,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from papscope_torch import convert, safetensors_io  # noqa: E402
 from papscope_torch.model import NUM_CLASSES, PapscopeNet  # noqa: E402
 
-# Measured on the 2-core AMD EPYC VM (Debian's PyTorch 1.13 CPU, 2 threads, batch 16 at 128x128, median of
-# 6 steps, two alternating rounds on a shared machine): channels-last 0.380 and 0.391 s/step, contiguous NCHW
-# 0.543 and 0.475 s/step. Channels-last is the faster here, so it is the default (--memory-format contiguous
-# measures the other).
+# Channels-last measured faster than contiguous NCHW here (Debian's PyTorch CPU, 2 threads, batch 16 at
+# 128x128), so it is the default (--memory-format contiguous measures the other).
 DEFAULT_MEMORY_FORMAT = "channels_last"
 
 

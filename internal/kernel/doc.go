@@ -23,8 +23,8 @@
 //   - Built with GOEXPERIMENT=simd for js/wasm (the browser's SIMD build),
 //     the forward pass's kernels (Gemm, Depthwise3x3, MaxPool3x3s2) use
 //     WebAssembly SIMD128: kernels in assembly (gemm_wasm.s,
-//     depthwise_wasm.s, pool_wasm.s), which measured 2 to 5 times faster in
-//     Chromium than the same loops in simd/archsimd, and archsimd for the
+//     depthwise_wasm.s, pool_wasm.s), which ran faster in Chromium than the
+//     same loops in simd/archsimd (README, Speed), and archsimd for the
 //     rest (*_wasm.go). With no fused multiply-add on wasm their results are
 //     bitwise the scalar form's, which the fallback build (no GOEXPERIMENT)
 //     runs in browsers without SIMD128.

@@ -26,10 +26,10 @@ const (
 // ep.Unfused changes nothing here), and the epilogue is applied in the
 // scalar form's order before each tile is stored.
 //
-// In headless Chromium on a 2-core Xeon the 5476×128×128 product runs at
-// 33–35 GFLOP/s, four times the scalar 3×4 kernel. A broadcast costs a
+// In headless Chromium the 5476×128×128 product runs several times faster
+// than the scalar 3×4 kernel (figures: README, Speed). A broadcast costs a
 // shuffle, which competes with the arithmetic: 2×16 and 1×32 tiles (two or
-// one broadcast per 16 multiplies) beat 4×8 (four, 29 GFLOP/s); packing a's
+// one broadcast per 16 multiplies) beat 4×8 (four); packing a's
 // rows, 6-row tiles and unrolling by 1, 2 or 4 changed nothing measurable,
 // and 3×16 (17 vector locals for 16 registers) spilled.
 func gemmSIMD(dst, a, b []float32, m, k, n int, ep *Epilogue[float32]) bool {
