@@ -423,7 +423,7 @@ func (p *page) waitFor(what, cond string, timeout time.Duration) {
 
 // describe summarises the page's state for a failure message.
 func (p *page) describe() string {
-	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
 	defer cancel()
 	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({
 		state: document.body && document.body.dataset.state,

@@ -36,7 +36,12 @@ import (
 func TestLoad(t *testing.T) {
 	p := openPage(t)
 	p.load("")
-	// Give late requests (service worker install, icons) a moment to fail if they will.
+	// The service worker's install fetches what it caches: wait until it is
+	// active however slow the machine, then give other late requests (icons)
+	// a moment to fail if they will.
+	if !eval[bool](p, `navigator.serviceWorker.ready.then(() => true)`) {
+		t.Fatalf("the service worker did not become active")
+	}
 	time.Sleep(time.Second)
 	_, errs, reqs, failed := p.snapshot()
 	if len(errs) > 0 {
@@ -225,7 +230,7 @@ func (p *page) showHeatmap() {
 	if !eval[bool](p, `document.querySelector('#heatmap-toggle').checked`) {
 		p.do("click #heatmap-toggle", chromedp.Click(chromedp.CSS("#heatmap-toggle")))
 	}
-	p.waitFor("the heatmap toggle to be on", `document.querySelector('#heatmap-toggle').checked`, 5*time.Second)
+	p.waitFor("the heatmap toggle to be on", `document.querySelector('#heatmap-toggle').checked`, 60*time.Second)
 }
 
 // chooseHeatmapClass picks a class (or "top") in #heatmap-class and waits for the canvas to show it.
@@ -237,8 +242,8 @@ func (p *page) chooseHeatmapClass(value, want string) heatmap {
 		s.dispatchEvent(new Event('input', {bubbles: true}));
 		s.dispatchEvent(new Event('change', {bubbles: true}));
 	})()`, value)))
+	// The page sets data-class after painting the canvas, in the same task: no wait for the paint.
 	p.waitFor("the heatmap of "+want, fmt.Sprintf(`document.querySelector('#heatmap-canvas').dataset.class === %q`, want), 60*time.Second)
-	time.Sleep(200 * time.Millisecond) // the data attribute may be set just before drawing
 	return p.heatmap()
 }
 
@@ -290,7 +295,6 @@ func TestHeatmap(t *testing.T) {
 	p.chooseHeatmapClass("top", ra.Top)
 	rb := p.classify(b.path)
 	p.waitFor("the heatmap of "+b.Name, fmt.Sprintf(`document.querySelector('#heatmap-canvas').dataset.class === %q`, rb.Top), 60*time.Second)
-	time.Sleep(200 * time.Millisecond)
 	hb := p.heatmap()
 	checkDrawn(t, b.Name+" top", hb, rb.Top)
 	if hb.Hash == top.Hash {
@@ -357,7 +361,7 @@ func TestBatch(t *testing.T) {
 	p.do("click #csv-export", chromedp.Click(chromedp.CSS("#csv-export")))
 	csvPath := filepath.Join(downloads, "papscope-results.csv")
 	var data []byte
-	for deadline := time.Now().Add(30 * time.Second); ; {
+	for deadline := time.Now().Add(120 * time.Second); ; {
 		var err error
 		if data, err = os.ReadFile(csvPath); err == nil && len(data) > 0 {
 			break
@@ -541,7 +545,7 @@ func TestOffline(t *testing.T) {
 	defer restore()
 	before := suite.rec.count()
 	p.reload()
-	p.waitFor("#offline-notice to show", `document.querySelector('#offline-notice')?.checkVisibility()`, 10*time.Second)
+	p.waitFor("#offline-notice to show", `document.querySelector('#offline-notice')?.checkVisibility()`, 60*time.Second)
 	r := p.classify(s.path)
 	checkProbs(t, "offline "+s.Name, r.Probs, ref.Probs, tolerance(s.path))
 	if reqs := suite.rec.since(before); len(reqs) > 0 {
