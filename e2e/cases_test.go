@@ -103,7 +103,7 @@ func (p *page) answerQuiz(class string) quizState {
 	res, _ := p.seqs()
 	p.do("pick "+class, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#quiz-choices button[data-class=%q]`, class))))
 	p.waitResult("the quiz's reveal", res)
-	p.waitFor("the revealed case", `document.querySelector('#result').dataset.quiz === 'revealed'`, 10*time.Second)
+	p.waitFor("the revealed case", `document.querySelector('#result').dataset.quiz === 'revealed'`, 60*time.Second)
 	return p.quizState()
 }
 
@@ -150,7 +150,7 @@ func TestTeacherCases(t *testing.T) {
 	// A link to a case that does not exist says so and lists those that do.
 	_, errSeq := p.seqs()
 	p.do("open a wrong link", chromedp.Evaluate[chromedp.Void](`location.hash = '#case=nope'`))
-	p.waitFor("the wrong link's error", fmt.Sprintf(`+document.querySelector('#error').dataset.seq > %d`, errSeq), 10*time.Second)
+	p.waitFor("the wrong link's error", fmt.Sprintf(`+document.querySelector('#error').dataset.seq > %d`, errSeq), 60*time.Second)
 	msg := eval[string](p, `document.querySelector('#error').textContent`)
 	listed := eval[[]string](p, `[...document.querySelectorAll('#error a')].map(a => a.getAttribute('href'))`)
 	slices.Sort(listed)

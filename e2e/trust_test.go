@@ -231,7 +231,7 @@ func (p *page) download(button, name string) []byte {
 	}
 	p.do("click "+button, chromedp.Click(chromedp.CSS(button)))
 	path := filepath.Join(downloads, name)
-	for deadline := time.Now().Add(30 * time.Second); ; {
+	for deadline := time.Now().Add(120 * time.Second); ; {
 		if data, err := os.ReadFile(path); err == nil && len(data) > 0 {
 			return data
 		}

@@ -67,6 +67,7 @@ func writeWeights(t *testing.T, w *nn.Weights, name string) string {
 }
 
 func TestClassifyOOD(t *testing.T) {
+	t.Parallel()
 	plain := importFixture(t)
 	near, far := filepath.Join(fixture, "input_0.png"), filepath.Join(fixture, "input_1.png")
 	ood := withOOD(t, plain, near, 1e-3)
@@ -140,6 +141,7 @@ func TestClassifyOOD(t *testing.T) {
 // probabilities and OOD verdicts as -json, a row with its error for a file
 // that failed, and the weights, input size and date on every row.
 func TestClassifyCSV(t *testing.T) {
+	t.Parallel()
 	plain := importFixture(t)
 	near, far := filepath.Join(fixture, "input_0.png"), filepath.Join(fixture, "input_1.png")
 	ood := withOOD(t, plain, near, 1e-3)

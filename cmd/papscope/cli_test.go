@@ -99,6 +99,7 @@ func TestInfoWeights(t *testing.T) {
 // TestParseFlagsInterspersed checks that flags are read before, between and
 // after positional arguments, and that "--" ends them.
 func TestParseFlagsInterspersed(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args       []string
 		positional []string
@@ -133,6 +134,7 @@ func TestParseFlagsInterspersed(t *testing.T) {
 
 // TestFlagsAfterFiles checks the commands that take files read flags placed after them.
 func TestFlagsAfterFiles(t *testing.T) {
+	t.Parallel()
 	w := importFixture(t)
 	img0, img1 := filepath.Join(fixture, "input_0.png"), filepath.Join(fixture, "input_1.png")
 	imported := filepath.Join(t.TempDir(), "again.safetensors")
@@ -171,6 +173,7 @@ func TestFlagsAfterFiles(t *testing.T) {
 
 // TestVersionText checks the version's wording from build information, present or not.
 func TestVersionText(t *testing.T) {
+	t.Parallel()
 	settings := func(kv ...string) []debug.BuildSetting {
 		var s []debug.BuildSetting
 		for i := 0; i < len(kv); i += 2 {
@@ -207,6 +210,7 @@ func TestVersionText(t *testing.T) {
 
 // TestVersionCommand checks both spellings print the version and the usage names them.
 func TestVersionCommand(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args   []string
 		status int
@@ -230,6 +234,7 @@ func TestVersionCommand(t *testing.T) {
 // TestClassifyHeaderOnlyWithResults checks the table's header is printed
 // only when at least one file was classified.
 func TestClassifyHeaderOnlyWithResults(t *testing.T) {
+	t.Parallel()
 	w := importFixture(t)
 	dir := t.TempDir()
 	notImage := filepath.Join(dir, "notes.png")

@@ -84,6 +84,7 @@ func classifyProbs(t *testing.T, weights string, files ...string) [][nn.NumClass
 // crop gives exactly what the page's worker (bridge) gives on the same pixels,
 // and what weights without a crop give on the centred part of the image alone.
 func TestClassifyAppliesWeightsCrop(t *testing.T) {
+	t.Parallel()
 	base := loadWeightsT(t, importFixture(t))
 	plain := writeCropWeights(t, base, 0)
 	dir := t.TempDir()
@@ -128,6 +129,7 @@ func TestClassifyAppliesWeightsCrop(t *testing.T) {
 // TestEvalAppliesWeightsCrop: papscope eval with weights carrying a crop
 // reports what weights without a crop report on the images' centres.
 func TestEvalAppliesWeightsCrop(t *testing.T) {
+	t.Parallel()
 	const crop = 0.5
 	base := loadWeightsT(t, importFixture(t))
 	fields, centres := t.TempDir(), t.TempDir()

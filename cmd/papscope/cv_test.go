@@ -38,6 +38,7 @@ func writeManifest(t *testing.T, dir string) {
 }
 
 func TestCVEndToEnd(t *testing.T) {
+	t.Parallel()
 	data := writeTinyDataset(t, 8)
 	writeManifest(t, data)
 	work := filepath.Join(t.TempDir(), "work")
@@ -133,6 +134,7 @@ func TestCVEndToEnd(t *testing.T) {
 }
 
 func TestCVUsage(t *testing.T) {
+	t.Parallel()
 	data := writeTinyDataset(t, 2)
 	for _, tc := range []struct {
 		args []string
@@ -153,6 +155,7 @@ func TestCVUsage(t *testing.T) {
 // TestCVFinalEpochs: without -keep-last the final weights train for the
 // median of the epochs the folds' validation chose.
 func TestCVFinalEpochs(t *testing.T) {
+	t.Parallel()
 	data := writeTinyDataset(t, 8)
 	writeManifest(t, data)
 	weights := filepath.Join(t.TempDir(), "final.safetensors")

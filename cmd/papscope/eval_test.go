@@ -32,6 +32,7 @@ func initWeightsFile(t *testing.T) string {
 }
 
 func TestEvalJSONAndPlot(t *testing.T) {
+	t.Parallel()
 	data := writeTinyDataset(t, 6)
 	weights := initWeightsFile(t)
 	plot := filepath.Join(t.TempDir(), "confusion.png")
@@ -100,6 +101,7 @@ func TestEvalJSONAndPlot(t *testing.T) {
 }
 
 func TestEvalText(t *testing.T) {
+	t.Parallel()
 	data := writeTinyDataset(t, 2)
 	stdout, stderr, err := callCmd(runEval, "-weights", initWeightsFile(t), "-data", data)
 	if err != nil {
@@ -113,6 +115,7 @@ func TestEvalText(t *testing.T) {
 }
 
 func TestEvalUnreadable(t *testing.T) {
+	t.Parallel()
 	data := writeTinyDataset(t, 2)
 	if err := os.WriteFile(filepath.Join(data, "LSIL", "bad.jpg"), []byte("garbage"), 0o644); err != nil {
 		t.Fatal(err)
@@ -133,6 +136,7 @@ func TestEvalUnreadable(t *testing.T) {
 }
 
 func TestEvalBadInput(t *testing.T) {
+	t.Parallel()
 	data := writeTinyDataset(t, 1)
 	weights := initWeightsFile(t)
 	noLSIL := writeTinyDataset(t, 1)

@@ -51,6 +51,7 @@ func synthWithSlides(t *testing.T, dir string) {
 // must agree with the twin on the same image files (each through its own
 // preprocessing) within 1e-4.
 func TestTorchrunWeightsImportAndClassify(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data, run := filepath.Join(dir, "data"), filepath.Join(dir, "run")
 	synthWithSlides(t, data)
@@ -180,6 +181,7 @@ func loadWeightsT(t *testing.T, path string) *nn.Weights {
 // model that differs from papscope's in one layer and checks that import
 // refuses it, naming that layer, and leaves the output file alone.
 func TestImportTorchRefusesOtherArchitecture(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	tests := []struct {
 		name, change string
@@ -216,6 +218,7 @@ safetensors_io.save(sys.argv[1], m.state_dict(), {"format": "pt"})`, sd)
 }
 
 func TestImportTorchUsage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args    []string
 		status  int

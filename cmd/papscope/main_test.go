@@ -33,6 +33,7 @@ func importFixture(t *testing.T) string {
 }
 
 func TestInfoGolden(t *testing.T) {
+	t.Parallel()
 	stdout, stderr, st := runCLI(t, "info")
 	if st != 0 {
 		t.Fatalf("status %d: %s", st, stderr)
@@ -51,6 +52,7 @@ func TestInfoGolden(t *testing.T) {
 }
 
 func TestInfoJSON(t *testing.T) {
+	t.Parallel()
 	w := importFixture(t)
 	tests := []struct {
 		args      []string
@@ -85,6 +87,7 @@ func TestInfoJSON(t *testing.T) {
 }
 
 func TestClassifyMatchesTFJS(t *testing.T) {
+	t.Parallel()
 	w := importFixture(t)
 	var ref struct {
 		Inputs []struct {
@@ -135,6 +138,7 @@ func TestClassifyMatchesTFJS(t *testing.T) {
 }
 
 func TestClassifyReportsBadFilesAndGoesOn(t *testing.T) {
+	t.Parallel()
 	w := importFixture(t)
 	dir := t.TempDir()
 	notImage := filepath.Join(dir, "notes.png")
@@ -157,6 +161,7 @@ func TestClassifyReportsBadFilesAndGoesOn(t *testing.T) {
 }
 
 func TestCommandErrors(t *testing.T) {
+	t.Parallel()
 	w := importFixture(t)
 	corrupt := filepath.Join(t.TempDir(), "corrupt.safetensors")
 	data, _ := os.ReadFile(w)
@@ -186,6 +191,7 @@ func TestCommandErrors(t *testing.T) {
 }
 
 func TestImportRefusesMismatchAndKeepsOutput(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	model, _ := os.ReadFile(filepath.Join(fixture, "model.json"))
 	bad := strings.Replace(string(model), `"units":256`, `"units":128`, 1)

@@ -14,6 +14,7 @@ import (
 )
 
 func TestServeUsage(t *testing.T) {
+	t.Parallel()
 	empty := t.TempDir()
 	noWasm := t.TempDir()
 	if err := os.WriteFile(filepath.Join(noWasm, "index.html"), []byte("<!doctype html>"), 0o644); err != nil {
@@ -41,6 +42,7 @@ func TestServeUsage(t *testing.T) {
 // TestServeSite serves a built-looking site on a free loopback port, fetches
 // from it, and stops it as Ctrl-C would.
 func TestServeSite(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for name, data := range map[string]string{"index.html": "<!doctype html><title>papscope</title>", "papscope.wasm": "\x00asm\x01\x00\x00\x00"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
@@ -109,6 +111,7 @@ func TestServeSite(t *testing.T) {
 // TestAddresses: the server prints addresses one can type, never a wildcard
 // such as [::]:8080, and says what plain HTTP on the network costs.
 func TestAddresses(t *testing.T) {
+	t.Parallel()
 	lan := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("192.168.1.20"), net.ParseIP("fe80::1"), net.ParseIP("2001:db8::5")}
 	for _, tc := range []struct {
 		addr    *net.TCPAddr

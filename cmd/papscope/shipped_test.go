@@ -24,6 +24,7 @@ var shippedWeights = filepath.Join("..", "..", defaultWeights)
 // learnt from, so this is a check of the file, not a measure of the model:
 // the measure is the cross-validation by slide.
 func TestShippedWeightsMatchTheirCard(t *testing.T) {
+	t.Parallel()
 	w, err := loadWeights(shippedWeights)
 	if err != nil {
 		t.Fatal(err)

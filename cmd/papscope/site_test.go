@@ -74,6 +74,7 @@ func readSiteCases(t *testing.T, out string) []siteCase {
 // becomes cases with IDs from the file names, a NAME.txt beside an image is
 // its note, and other files and folders are left out.
 func TestSiteFolders(t *testing.T) {
+	t.Parallel()
 	web := fakeSite(t)
 	cases := t.TempDir()
 	writeCaseImage(t, cases, "hsil/Koilocyte field 1.png")
@@ -123,6 +124,7 @@ func TestSiteFolders(t *testing.T) {
 // TestSiteCSV: a cases.csv (a BOM, columns in any order, a comment) gives the
 // cases its IDs, notes and difficulties; a case without an ID gets one.
 func TestSiteCSV(t *testing.T) {
+	t.Parallel()
 	web := fakeSite(t)
 	cases := t.TempDir()
 	writeCaseImage(t, cases, "img/a.png")
@@ -148,6 +150,7 @@ func TestSiteCSV(t *testing.T) {
 // TestSiteInPlace: -o the built site itself replaces its cases, and a site
 // without -cases has none.
 func TestSiteInPlace(t *testing.T) {
+	t.Parallel()
 	web := fakeSite(t)
 	if _, stderr, st := runCLI(t, "site", "-web", web, "-o", web); st != 0 {
 		t.Fatalf("papscope site: status %d: %s", st, stderr)
@@ -163,6 +166,7 @@ func TestSiteInPlace(t *testing.T) {
 // TestSiteBadCases: what a teacher gets wrong is refused with the file, the
 // line and what to do.
 func TestSiteBadCases(t *testing.T) {
+	t.Parallel()
 	web := fakeSite(t)
 	tests := []struct {
 		name  string

@@ -13,6 +13,7 @@ import (
 )
 
 func TestRunSynth(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		args   []string
@@ -63,6 +64,7 @@ func TestRunSynth(t *testing.T) {
 }
 
 func TestRunSynthDeterministic(t *testing.T) {
+	t.Parallel()
 	read := func(dir string) []byte {
 		b, err := os.ReadFile(filepath.Join(dir, "LSIL", "LSIL_0000.png"))
 		if err != nil {
@@ -87,6 +89,7 @@ func TestRunSynthDeterministic(t *testing.T) {
 }
 
 func TestRunSynthUsage(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	tests := []struct {
 		name string

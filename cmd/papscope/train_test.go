@@ -65,6 +65,7 @@ func callCmd(run func(args []string, stdout, stderr io.Writer) error, args ...st
 }
 
 func TestTrainEndToEnd(t *testing.T) {
+	t.Parallel()
 	data := writeTinyDataset(t, 6)
 	// An unreadable image is listed and skipped.
 	if err := os.WriteFile(filepath.Join(data, "NILM", "broken.png"), []byte("not a png"), 0o644); err != nil {
@@ -157,6 +158,7 @@ func TestTrainEndToEnd(t *testing.T) {
 }
 
 func TestTrainBadInput(t *testing.T) {
+	t.Parallel()
 	data := writeTinyDataset(t, 2)
 	out := filepath.Join(t.TempDir(), "w.safetensors")
 	noSCC := writeTinyDataset(t, 2)
@@ -188,6 +190,7 @@ func TestTrainBadInput(t *testing.T) {
 }
 
 func TestParseInputSize(t *testing.T) {
+	t.Parallel()
 	for s, want := range map[string]nn.Dims{"128": {Height: 128, Width: 128}, "160x120": {Height: 120, Width: 160}, "64X64": {Height: 64, Width: 64}} {
 		got, err := parseInputSize(s)
 		if err != nil || got != want {
