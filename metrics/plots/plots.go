@@ -234,6 +234,7 @@ func render(p *plot.Plot, w, h vg.Length) (image.Image, error) {
 		a.Tick.Label.Font.Size = vg.Points(12)
 	}
 	p.Legend.TextStyle.Font.Size = vg.Points(12)
+	p.Legend.Padding = vg.Points(3) // rows of 12-point text apart
 	c := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(dpi), vgimg.UseBackgroundColor(color.White))
 	p.Draw(draw.New(c))
 	return c.Image(), nil
