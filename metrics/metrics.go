@@ -2,7 +2,8 @@
 // reports — accuracy, balanced accuracy, per-class precision, recall, F1 and
 // one-vs-rest ROC AUC, the confusion matrix, expected calibration error and
 // log loss — from true classes and predicted probabilities, and renders them
-// as text, JSON and a confusion-matrix PNG.
+// as text and JSON; it also returns the points of the reliability diagram and
+// the ROC curves (Reliability, ClassROC), which metrics/plots draws.
 //
 // A value that is undefined for the data (precision of a class never
 // predicted, recall or AUC of a class absent from the labels, AUC of a class
@@ -139,7 +140,7 @@ func EvaluateClasses(classes []string, trueClass []int, probs [][]float32) (*Rep
 	r.BalancedAccuracy = mean(recalls)
 	r.MacroF1 = mean(f1s)
 	r.MacroAUC = mean(aucs)
-	r.ECE = ece(trueClass, probs, pred)
+	r.ECE = ECE(Reliability(trueClass, probs))
 	return r, nil
 }
 
@@ -175,30 +176,6 @@ func AUC(scores []float64, positive []bool) float64 {
 	}
 	u := rankSum - float64(nPos)*float64(nPos+1)/2
 	return u / (float64(nPos) * float64(nNeg))
-}
-
-// ece is the expected calibration error: examples are binned by top-class
-// confidence into ECEBins equal-width bins (lo, hi] (a confidence of 0 goes in
-// the first), and ECE = Σ |bin|/n · |accuracy(bin) − mean confidence(bin)|.
-func ece(trueClass []int, probs [][]float32, pred []int) float64 {
-	var count [ECEBins]int
-	var conf, acc [ECEBins]float64
-	for i, row := range probs {
-		p := float64(row[pred[i]])
-		b := min(max(int(math.Ceil(p*ECEBins))-1, 0), ECEBins-1)
-		count[b]++
-		conf[b] += p
-		if pred[i] == trueClass[i] {
-			acc[b]++
-		}
-	}
-	e := 0.0
-	for b := range ECEBins {
-		if count[b] > 0 {
-			e += math.Abs(acc[b]-conf[b]) / float64(len(probs))
-		}
-	}
-	return e
 }
 
 // argmax returns the index of the largest value, the first on ties.

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"image/color"
-	"image/png"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -457,69 +455,4 @@ func TestWriteTextGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "report.txt", b.Bytes())
-}
-
-func TestConfusionPNGGolden(t *testing.T) {
-	var b bytes.Buffer
-	if err := WriteConfusionPNG(&b, paperReport(t)); err != nil {
-		t.Fatal(err)
-	}
-	// Pixels, not bytes: Go's PNG encoder compresses differently from one release to the next.
-	want, err := png.Decode(bytes.NewReader(readGolden(t, "confusion.png", b.Bytes())))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := png.Decode(bytes.NewReader(b.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Bounds() != want.Bounds() {
-		t.Fatalf("image is %v, testdata/confusion.png %v", got.Bounds(), want.Bounds())
-	}
-	for y := got.Bounds().Min.Y; y < got.Bounds().Max.Y; y++ {
-		for x := got.Bounds().Min.X; x < got.Bounds().Max.X; x++ {
-			if g, w := color.NRGBAModel.Convert(got.At(x, y)), color.NRGBAModel.Convert(want.At(x, y)); g != w {
-				t.Fatalf("pixel (%d, %d) is %v, testdata/confusion.png's %v (run go test -update if the change is intended)", x, y, g, w)
-			}
-		}
-	}
-}
-
-func TestConfusionPNGShapes(t *testing.T) {
-	tests := []struct {
-		name    string
-		classes []string
-		m       [][]int
-	}{
-		{"two classes", []string{"NEG", "POS"}, [][]int{{5, 1}, {0, 0}}},
-		{"long names", []string{"NEGATIVE", "LOW GRADE", "HIGH GRADE"}, [][]int{{1000, 2, 3}, {4, 5, 6}, {7, 8, 9}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			trueClass, probs := fromConfusion(tt.m, 0.9)
-			r, err := EvaluateClasses(tt.classes, trueClass, probs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			img := ConfusionPNG(r)
-			if b := img.Bounds(); b.Dx() < len(tt.classes)*cellW || b.Dy() < len(tt.classes)*cellH {
-				t.Errorf("image %v too small for %d classes", b, len(tt.classes))
-			}
-		})
-	}
-}
-
-func TestGlyphs(t *testing.T) {
-	for r, g := range glyphs {
-		for _, row := range g {
-			if len(row) != glyphW || strings.Trim(row, "#.") != "" {
-				t.Errorf("glyph %q: row %q is not %d of '#' and '.'", r, row, glyphW)
-			}
-		}
-	}
-	for _, r := range "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ%.-/():= " {
-		if _, ok := glyphs[r]; !ok {
-			t.Errorf("no glyph for %q", r)
-		}
-	}
 }

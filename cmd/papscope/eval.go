@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"image"
 	"io"
 	"runtime"
 
@@ -10,6 +11,7 @@ import (
 	"papscope/internal/outliers"
 	"papscope/internal/safefile"
 	"papscope/metrics"
+	"papscope/metrics/plots"
 	"papscope/nn"
 )
 
@@ -19,6 +21,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "dataset folder with one subfolder per class (HSIL, LSIL, NILM, SCC)")
 	asJSON := fs.Bool("json", false, "print the metrics as one JSON object")
 	plot := fs.String("plot", "", "write the confusion matrix as a PNG to this file")
+	reliability := fs.String("reliability", "", "write the reliability diagram (confidence bins against accuracy, with the ECE) as a PNG to this file")
+	roc := fs.String("roc", "", "write the one-vs-rest ROC curve of each class (AUC in the legend) as a PNG to this file")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "images classified in parallel")
 	nOutliers := fs.Int("outliers", 40, "non-LBC images per kind (flat, noise, stripes, text, natural; 640x480) for the out-of-distribution AUROC; 0 skips it")
 	if err := parseFlags(fs, args); err != nil {
@@ -61,6 +65,16 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	if *plot != "" {
 		if err := writeConfusion(*plot, rep); err != nil {
+			return err
+		}
+	}
+	if *reliability != "" {
+		if err := writeFigure(*reliability, func() (image.Image, error) { return plots.Reliability(metrics.Reliability(f.labels, f.probs)) }); err != nil {
+			return err
+		}
+	}
+	if *roc != "" {
+		if err := writeFigure(*roc, func() (image.Image, error) { return plots.ROC(rep, metrics.ClassROC(f.labels, f.probs)) }); err != nil {
 			return err
 		}
 	}
@@ -122,8 +136,17 @@ func evaluateOOD(model *nn.Model, in []float64, perKind, workers int) (*metrics.
 
 // writeConfusion writes r's confusion matrix as a PNG to path.
 func writeConfusion(path string, r *metrics.Report) error {
+	return writeFigure(path, func() (image.Image, error) { return plots.Confusion(r) })
+}
+
+// writeFigure writes the figure draw makes as a PNG to path.
+func writeFigure(path string, draw func() (image.Image, error)) error {
+	img, err := draw()
+	if err != nil {
+		return err
+	}
 	var buf bytes.Buffer
-	if err := metrics.WriteConfusionPNG(&buf, r); err != nil {
+	if err := plots.WritePNG(&buf, img); err != nil {
 		return err
 	}
 	return safefile.Write(path, buf.Bytes())

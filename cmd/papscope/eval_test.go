@@ -35,8 +35,10 @@ func TestEvalJSONAndPlot(t *testing.T) {
 	t.Parallel()
 	data := writeTinyDataset(t, 6)
 	weights := initWeightsFile(t)
-	plot := filepath.Join(t.TempDir(), "confusion.png")
-	stdout, stderr, err := callCmd(runEval, "-weights", weights, "-data", data, "-json", "-plot", plot, "-workers", "2")
+	dir := t.TempDir()
+	plot, reliability, roc := filepath.Join(dir, "confusion.png"), filepath.Join(dir, "reliability.png"), filepath.Join(dir, "roc.png")
+	stdout, stderr, err := callCmd(runEval, "-weights", weights, "-data", data, "-json", "-plot", plot,
+		"-reliability", reliability, "-roc", roc, "-workers", "2")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
@@ -86,17 +88,18 @@ func TestEvalJSONAndPlot(t *testing.T) {
 	if len(got.Confusion) != 4 || sum != 24 {
 		t.Errorf("confusion %v sums to %d, want 24", got.Confusion, sum)
 	}
-	f, err := os.Open(plot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("plot: %v", err)
-	}
-	if b := img.Bounds(); b.Dx() < 100 || b.Dy() < 100 {
-		t.Errorf("plot is %v", b)
+	for _, path := range []string{plot, reliability, roc} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%s: %v", filepath.Base(path), err)
+		}
+		if b := img.Bounds(); b.Dx() < 400 || b.Dy() < 400 {
+			t.Errorf("%s is %v", filepath.Base(path), b)
+		}
 	}
 }
 

@@ -6,8 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 
+	"papscope/internal/modelcard"
 	"papscope/nn"
 )
 
@@ -107,14 +107,9 @@ func writeInfoJSON(w io.Writer, in nn.Dims, wi *weightsInfo) error {
 	return enc.Encode(out)
 }
 
-// orUnknown shows a metadata field the weights do not record as the page's
-// model card does (modelcard): "unknown".
-func orUnknown(s string) string {
-	if strings.TrimSpace(s) == "" {
-		return "unknown"
-	}
-	return s
-}
+// orUnknown shows a metadata field the weights do not record in the page's
+// model card's word (modelcard.Unknown).
+func orUnknown(s string) string { return modelcard.OrUnknown(s) }
 
 // flagGiven reports whether the flag name was set on the command line.
 func flagGiven(fs *flag.FlagSet, name string) bool {

@@ -10,6 +10,7 @@ import (
 	"math"
 	"strings"
 
+	"papscope/metrics"
 	"papscope/nn"
 )
 
@@ -46,30 +47,12 @@ type ClassMetric struct {
 	Support   string `json:"support"`
 }
 
-// report is the part of papscope's metrics JSON (metrics.Report) the card shows.
-type report struct {
-	N                *int                `json:"n"`
-	Accuracy         *float64            `json:"accuracy"`
-	BalancedAccuracy *float64            `json:"balanced_accuracy"`
-	MacroF1          *float64            `json:"macro_f1"`
-	MacroAUC         *float64            `json:"macro_auc"`
-	ECE              *float64            `json:"ece"`
-	PerClass         map[string]perClass `json:"per_class"`
-}
-
-type perClass struct {
-	Precision *float64 `json:"precision"`
-	Recall    *float64 `json:"recall"`
-	F1        *float64 `json:"f1"`
-	Support   *int     `json:"support"`
-}
-
 // New makes the card of weights called name with metadata m; hasOOD says whether they carry OOD statistics.
 func New(name string, m nn.Metadata, hasOOD bool) Card {
 	c := Card{
 		Name:         name,
-		Source:       orUnknown(m.Source),
-		TrainingData: orUnknown(m.TrainingData),
+		Source:       OrUnknown(m.Source),
+		TrainingData: OrUnknown(m.TrainingData),
 		Input:        fmt.Sprintf("%d×%d", m.Input.Width, m.Input.Height),
 		InputWidth:   m.Input.Width,
 		InputHeight:  m.Input.Height,
@@ -86,58 +69,35 @@ func New(name string, m nn.Metadata, hasOOD bool) Card {
 		c.MetricsNote = "These weights carry no held-out metrics."
 		return c
 	}
-	var r report
-	if err := json.Unmarshal([]byte(m.Metrics), &r); err != nil {
+	var r metrics.Report
+	if err := json.Unmarshal([]byte(m.Metrics), &r); err != nil || r.N == 0 || len(r.Classes) == 0 {
 		c.MetricsNote = "The held-out metrics are not in papscope's format: " + truncate(m.Metrics, 200)
 		return c
 	}
-	if r.N != nil {
-		c.Summary = append(c.Summary, Field{"Held-out images", fmt.Sprint(*r.N)})
+	c.Summary = []Field{
+		{"Held-out images", fmt.Sprint(r.N)},
+		{"Accuracy", number(r.Accuracy, true)},
+		{"Balanced accuracy", number(r.BalancedAccuracy, true)},
+		{"Macro F1", number(r.MacroF1, false)},
+		{"Macro AUC", number(r.MacroAUC, false)},
+		{"Calibration error (ECE)", number(r.ECE, false)},
 	}
-	for _, f := range []struct {
-		label string
-		v     *float64
-		pct   bool
-	}{
-		{"Accuracy", r.Accuracy, true},
-		{"Balanced accuracy", r.BalancedAccuracy, true},
-		{"Macro F1", r.MacroF1, false},
-		{"Macro AUC", r.MacroAUC, false},
-		{"Calibration error (ECE)", r.ECE, false},
-	} {
-		if f.v != nil {
-			c.Summary = append(c.Summary, Field{f.label, number(*f.v, f.pct)})
-		}
-	}
-	for _, name := range nn.ClassNames() {
-		pc, ok := r.PerClass[name]
-		if !ok {
-			continue
-		}
-		cm := ClassMetric{Class: name, Precision: optional(pc.Precision), Recall: optional(pc.Recall), F1: optional(pc.F1), Support: "–"}
-		if pc.Support != nil {
-			cm.Support = fmt.Sprint(*pc.Support)
-		}
-		c.PerClass = append(c.PerClass, cm)
-	}
-	if len(c.Summary) == 0 && len(c.PerClass) == 0 {
-		c.MetricsNote = "The held-out metrics are not in papscope's format: " + truncate(m.Metrics, 200)
+	for i, s := range r.PerClass {
+		c.PerClass = append(c.PerClass, ClassMetric{Class: r.Classes[i], Precision: number(s.Precision, false),
+			Recall: number(s.Recall, false), F1: number(s.F1, false), Support: fmt.Sprint(s.Support)})
 	}
 	return c
 }
 
-func orUnknown(s string) string {
+// Unknown is how the card, and papscope info, show a metadata field the weights do not record.
+const Unknown = "unknown"
+
+// OrUnknown returns s, or Unknown when s is blank.
+func OrUnknown(s string) string {
 	if strings.TrimSpace(s) == "" {
-		return "unknown"
+		return Unknown
 	}
 	return s
-}
-
-func optional(v *float64) string {
-	if v == nil {
-		return "–"
-	}
-	return number(*v, false)
 }
 
 // number formats a metric: a percentage with one decimal, or three decimals.

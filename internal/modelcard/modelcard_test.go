@@ -1,10 +1,12 @@
 package modelcard
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
 
+	"papscope/metrics"
 	"papscope/nn"
 )
 
@@ -15,10 +17,26 @@ func meta(training, data, metrics string) nn.Metadata {
 	return m
 }
 
-const papscopeMetrics = `{"n":40,"classes":["HSIL","LSIL","NILM","SCC"],"accuracy":0.925,"balanced_accuracy":0.9,` +
-	`"macro_f1":0.91,"macro_auc":null,"ece":0.03,"log_loss":0.2,` +
-	`"per_class":{"HSIL":{"precision":1,"recall":0.9,"f1":0.947,"auc":0.99,"support":10},` +
-	`"SCC":{"precision":0.8,"recall":null,"f1":0.8,"auc":0.9,"support":10}},"confusion":[[1]]}`
+// papscopeMetrics returns the metrics JSON papscope writes for four held-out
+// images: HSIL, LSIL and one NILM right, one NILM called HSIL, no SCC; every
+// prediction with confidence 0.7.
+func papscopeMetrics(t *testing.T) string {
+	t.Helper()
+	row := func(c int) []float32 {
+		p := []float32{0.1, 0.1, 0.1, 0.1}
+		p[c] = 0.7
+		return p
+	}
+	r, err := metrics.Evaluate([]int{0, 1, 2, 2}, [][]float32{row(0), row(1), row(0), row(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
 
 func TestNew(t *testing.T) {
 	for _, tc := range []struct {
@@ -32,16 +50,21 @@ func TestNew(t *testing.T) {
 		oodSub    string
 	}{
 		{
-			name: "papscope metrics", m: meta("fields drawn by papscope synth", nn.SyntheticData, papscopeMetrics), ood: true, synthetic: true,
-			summary: []Field{{"Held-out images", "40"}, {"Accuracy", "92.5%"}, {"Balanced accuracy", "90.0%"},
-				{"Macro F1", "0.910"}, {"Calibration error (ECE)", "0.030"}},
-			perClass: []ClassMetric{{"HSIL", "1.000", "0.900", "0.947", "10"}, {"SCC", "0.800", "–", "0.800", "10"}},
-			oodSub:   "threshold 12.5",
+			name: "papscope metrics", m: meta("fields drawn by papscope synth", nn.SyntheticData, papscopeMetrics(t)), ood: true, synthetic: true,
+			summary: []Field{{"Held-out images", "4"}, {"Accuracy", "75.0%"}, {"Balanced accuracy", "83.3%"},
+				{"Macro F1", "0.778"}, {"Macro AUC", "0.861"}, {"Calibration error (ECE)", "0.050"}},
+			perClass: []ClassMetric{{"HSIL", "0.500", "1.000", "0.667", "1"}, {"LSIL", "1.000", "1.000", "1.000", "1"},
+				{"NILM", "1.000", "0.500", "0.667", "2"}, {"SCC", "–", "–", "–", "0"}},
+			oodSub: "threshold 12.5",
 		},
 		{name: "no metrics", m: meta("Mendeley LBC", nn.RealData, ""), note: "no held-out metrics", oodSub: "not carried"},
 		// The kind of data is what the metadata records, not a word in the description.
 		{name: "synthetic in words only", m: meta("synthetic fields", "", ""), note: "no held-out metrics", oodSub: "not carried"},
 		{name: "foreign metrics", m: meta("", "", `{"val_acc":0.9}`), note: "not in papscope's format", oodSub: "not carried"},
+		// A per_class object missing classes is not what metrics writes.
+		{name: "partial metrics", m: meta("", "", `{"n":4,"classes":["HSIL","SCC"],"accuracy":0.5,"per_class":{"HSIL":{"precision":1}}}`),
+			note: "not in papscope's format", oodSub: "not carried"},
+		{name: "not JSON", m: meta("", "", `accuracy 0.9`), note: "not in papscope's format", oodSub: "not carried"},
 	} {
 		c := New("w.safetensors", tc.m, tc.ood)
 		if c.Name != "w.safetensors" || c.Input != "48×64" {
@@ -63,7 +86,7 @@ func TestNew(t *testing.T) {
 			t.Errorf("%s: OOD %q, want it to contain %q", tc.name, c.OOD, tc.oodSub)
 		}
 	}
-	if c := New("x", meta("", "", ""), false); c.TrainingData != "unknown" {
-		t.Errorf("empty training data shows %q, want unknown", c.TrainingData)
+	if c := New("x", meta(" ", "", ""), false); c.TrainingData != Unknown {
+		t.Errorf("blank training data shows %q, want %q", c.TrainingData, Unknown)
 	}
 }
