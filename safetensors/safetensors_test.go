@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"papscope/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/small.safetensors, the error message goldens and the FuzzDecode seed corpus")
@@ -362,7 +364,7 @@ func TestDecodeErrors(t *testing.T) {
 			fmt.Fprintf(&msgs, "%s: %s\n", tt.name, msg)
 		})
 	}
-	checkGolden(t, "testdata/decode_errors.golden", msgs.String())
+	golden.Check(t, "testdata/decode_errors.golden", msgs.String(), *update)
 }
 
 // checkError checks that err is a *TensorError for tensor (none when tensor is
@@ -385,26 +387,6 @@ func checkError(t *testing.T, err error, tensor, kind string) {
 	case errors.As(err, &le) && le.Limit == kind:
 	default:
 		t.Errorf("error %v (%T) is not of kind %s", err, err, kind)
-	}
-}
-
-// checkGolden compares got with the golden file at path, or rewrites the file
-// under -update. The error messages are kept there so that a change to their
-// wording shows in review.
-func checkGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("messages differ from %s (run go test -update if the change is intended):\ngot:\n%s", path, got)
 	}
 }
 
@@ -491,7 +473,7 @@ func TestEncodeErrors(t *testing.T) {
 			}
 		})
 	}
-	checkGolden(t, "testdata/encode_errors.golden", msgs.String())
+	golden.Check(t, "testdata/encode_errors.golden", msgs.String(), *update)
 }
 
 type failingWriter struct{ after int }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"papscope/internal/golden"
 	"papscope/nn"
 )
 
@@ -434,7 +435,7 @@ func TestImportErrors(t *testing.T) {
 			fmt.Fprintf(&msgs, "%s: %v\n", tt.name, err)
 		})
 	}
-	checkGolden(t, "testdata/import_errors.golden", msgs.String())
+	golden.Check(t, "testdata/import_errors.golden", msgs.String(), *update)
 }
 
 func TestImportNilOpener(t *testing.T) {
@@ -657,24 +658,4 @@ func holds(w *nn.Weights, name string, raw []float32) bool {
 		}
 	}
 	return false
-}
-
-// checkGolden compares got with the golden file at path, or rewrites the file
-// under -update. The error messages are kept there so that a change to their
-// wording shows in review.
-func checkGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("messages differ from %s (run go test -update if the change is intended):\ngot:\n%s", path, got)
-	}
 }
