@@ -543,20 +543,6 @@ func TestF32AndFloat32s(t *testing.T) {
 		checkError(t, err, "x", "format")
 	}
 
-	for _, c := range []struct {
-		t    Tensor
-		kind string // as in TestDecodeErrors
-	}{
-		{Tensor{Name: "i", DType: "I32", Shape: []int{1}, Data: make([]byte, 4)}, "unsupported"},
-		{Tensor{Name: "s", DType: "F32", Shape: []int{2}, Data: make([]byte, 7)}, "format"},
-		{Tensor{Name: "o", DType: "F32", Shape: []int{1 << 62}}, "format"},
-	} {
-		_, err := c.t.Float32s()
-		if err == nil {
-			t.Fatalf("Float32s of %q succeeded", c.t.Name)
-		}
-		checkError(t, err, c.t.Name, c.kind)
-	}
 }
 
 func TestDTypeSize(t *testing.T) {
@@ -687,17 +673,26 @@ func TestFloat64s(t *testing.T) {
 	if !slices.Equal(got, values) {
 		t.Errorf("Float64s = %v, want %v", got, values)
 	}
+}
+
+func TestConversionErrors(t *testing.T) {
+	float32s := func(t *Tensor) error { _, err := t.Float32s(); return err }
+	float64s := func(t *Tensor) error { _, err := t.Float64s(); return err }
 	for _, c := range []struct {
+		conv func(*Tensor) error
 		t    Tensor
 		kind string // as in TestDecodeErrors
 	}{
-		{Tensor{Name: "f", DType: "F32", Shape: []int{1}, Data: make([]byte, 4)}, "unsupported"},
-		{Tensor{Name: "s", DType: "F64", Shape: []int{2}, Data: make([]byte, 15)}, "format"},
-		{Tensor{Name: "o", DType: "F64", Shape: []int{1 << 62}}, "format"},
+		{float32s, Tensor{Name: "i", DType: "I32", Shape: []int{1}, Data: make([]byte, 4)}, "unsupported"},
+		{float32s, Tensor{Name: "s", DType: "F32", Shape: []int{2}, Data: make([]byte, 7)}, "format"},
+		{float32s, Tensor{Name: "o", DType: "F32", Shape: []int{1 << 62}}, "format"},
+		{float64s, Tensor{Name: "f", DType: "F32", Shape: []int{1}, Data: make([]byte, 4)}, "unsupported"},
+		{float64s, Tensor{Name: "s", DType: "F64", Shape: []int{2}, Data: make([]byte, 15)}, "format"},
+		{float64s, Tensor{Name: "o", DType: "F64", Shape: []int{1 << 62}}, "format"},
 	} {
-		_, err := c.t.Float64s()
+		err := c.conv(&c.t)
 		if err == nil {
-			t.Fatalf("Float64s of %q succeeded", c.t.Name)
+			t.Fatalf("converting %s tensor %q succeeded", c.t.DType, c.t.Name)
 		}
 		checkError(t, err, c.t.Name, c.kind)
 	}
