@@ -15,6 +15,7 @@
 package dataset
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,9 +23,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 
 	"papscope/internal/imagefile"
+	"papscope/internal/parallel"
 	"papscope/nn"
 )
 
@@ -267,22 +268,12 @@ func (b BadFile) String() string {
 // Check calls decode on every item, using up to workers goroutines (at least
 // one), and returns the items it failed on, in dataset order.
 func (d *Dataset) Check(decode func(path string) error, workers int) []BadFile {
-	workers = max(1, min(workers, len(d.Items)))
 	errs := make([]error, len(d.Items))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for i := range next {
-				errs[i] = decode(d.Items[i].Path)
-			}
-		})
-	}
-	for i := range d.Items {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	// Every item is tried: a failure is recorded, not returned, so nothing stops the loop.
+	_ = parallel.For(context.Background(), len(d.Items), workers, func(_ context.Context, _, i int) error {
+		errs[i] = decode(d.Items[i].Path)
+		return nil
+	})
 	var bad []BadFile
 	for i, err := range errs {
 		if err != nil {

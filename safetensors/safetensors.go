@@ -16,7 +16,8 @@
 // allocates is bounded by the input's size and by [Limits], and it rejects any
 // header that does not describe the data section exactly (duplicate names,
 // unknown dtypes, overflowing shapes, gaps, overlaps, trailing bytes and so
-// on), with an error that names the offending tensor. Encode is
+// on), with a typed error: a [*TensorError] naming the offending tensor, a
+// [FormatError], an [UnsupportedError] or a [*LimitError]. Encode is
 // deterministic: the same File always encodes to the same bytes.
 //
 // Only dtypes whose elements are whole bytes are supported; the sub-byte
@@ -38,6 +39,48 @@ import (
 	"unicode/utf8"
 	"unsafe"
 )
+
+// FormatError reports that the input is not a valid safetensors file, or that
+// a File or tensor handed to Encode or F32 cannot be written as one; the
+// string says what is wrong.
+type FormatError string
+
+// Error returns the description with the package prefix.
+func (e FormatError) Error() string { return "safetensors: " + string(e) }
+
+// UnsupportedError reports a valid safetensors feature this package does not
+// handle: a sub-byte dtype, or a conversion the dtype does not allow.
+type UnsupportedError string
+
+// Error returns the description with the package prefix.
+func (e UnsupportedError) Error() string { return "safetensors: unsupported: " + string(e) }
+
+// LimitError reports a header that exceeds one of the [Limits] Decode was given.
+type LimitError struct {
+	Limit string // the Limits field: MaxHeaderBytes, MaxTensors or MaxRank
+	Max   int    // its value
+}
+
+// Error names the limit and what to raise.
+func (e *LimitError) Error() string {
+	what := map[string]string{"MaxHeaderBytes": "header bytes", "MaxTensors": "tensors", "MaxRank": "dimensions"}[e.Limit]
+	return fmt.Sprintf("safetensors: more than %d %s (Limits.%s): raise the limit if the file is trusted", e.Max, what, e.Limit)
+}
+
+// TensorError reports a problem with one tensor: its header entry, its data,
+// or writing it.
+type TensorError struct {
+	Name string // the tensor's name
+	Err  error  // what is wrong: a FormatError, UnsupportedError, *LimitError or the writer's error
+}
+
+// Error names the tensor and says what is wrong with it.
+func (e *TensorError) Error() string {
+	return fmt.Sprintf("safetensors: tensor %q: %s", e.Name, strings.TrimPrefix(e.Err.Error(), "safetensors: "))
+}
+
+// Unwrap returns Err.
+func (e *TensorError) Unwrap() error { return e.Err }
 
 // Tensor is one named tensor as stored in a file: raw little-endian bytes.
 type Tensor struct {
@@ -108,9 +151,9 @@ func checkDType(name, dtype string) (int, error) {
 	}
 	switch dtype {
 	case "F4", "F6_E2M3", "F6_E3M2":
-		return 0, fmt.Errorf("safetensors: tensor %q: dtype %s packs elements smaller than a byte, which is not supported", name, dtype)
+		return 0, &TensorError{Name: name, Err: UnsupportedError(fmt.Sprintf("dtype %s packs elements smaller than a byte", dtype))}
 	}
-	return 0, fmt.Errorf("safetensors: tensor %q: unknown dtype %q", name, dtype)
+	return 0, &TensorError{Name: name, Err: FormatError(fmt.Sprintf("unknown dtype %q", dtype))}
 }
 
 // byteSize returns product(shape) * elemSize, or false if a dimension is
@@ -139,10 +182,10 @@ func byteSize(shape []int, elemSize int) (int, bool) {
 func sizeError(name string, shape []int, dtype string) error {
 	for _, d := range shape {
 		if d < 0 {
-			return fmt.Errorf("safetensors: tensor %q: shape %v has negative dimension %d", name, shape, d)
+			return &TensorError{Name: name, Err: FormatError(fmt.Sprintf("shape %v has negative dimension %d", shape, d))}
 		}
 	}
-	return fmt.Errorf("safetensors: tensor %q: shape %v of %s is too large: its byte size overflows", name, shape, dtype)
+	return &TensorError{Name: name, Err: FormatError(fmt.Sprintf("shape %v of %s is too large: its byte size overflows", shape, dtype))}
 }
 
 // Tensor returns the tensor with the given name, pointing into f.Tensors, and whether there is one.
@@ -164,14 +207,14 @@ var littleEndianHost = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 // Float32s decodes an F32 tensor's data into a new []float32 (error if dtype is not F32).
 func (t *Tensor) Float32s() ([]float32, error) {
 	if t.DType != "F32" {
-		return nil, fmt.Errorf("safetensors: tensor %q has dtype %s, not F32", t.Name, t.DType)
+		return nil, &TensorError{Name: t.Name, Err: UnsupportedError(fmt.Sprintf("dtype %s, not F32: Float32s converts only F32", t.DType))}
 	}
 	n, ok := byteSize(t.Shape, 4)
 	if !ok {
 		return nil, sizeError(t.Name, t.Shape, t.DType)
 	}
 	if len(t.Data) != n {
-		return nil, fmt.Errorf("safetensors: tensor %q: data is %d bytes but shape %v of F32 needs %d bytes", t.Name, len(t.Data), t.Shape, n)
+		return nil, &TensorError{Name: t.Name, Err: FormatError(fmt.Sprintf("data is %d bytes but shape %v of F32 needs %d bytes", len(t.Data), t.Shape, n))}
 	}
 	out := make([]float32, n/4)
 	if littleEndianHost {
@@ -187,14 +230,14 @@ func (t *Tensor) Float32s() ([]float32, error) {
 // Float64s decodes an F64 tensor's data into a new []float64 (error if dtype is not F64).
 func (t *Tensor) Float64s() ([]float64, error) {
 	if t.DType != "F64" {
-		return nil, fmt.Errorf("safetensors: tensor %q has dtype %s, not F64", t.Name, t.DType)
+		return nil, &TensorError{Name: t.Name, Err: UnsupportedError(fmt.Sprintf("dtype %s, not F64: Float64s converts only F64", t.DType))}
 	}
 	n, ok := byteSize(t.Shape, 8)
 	if !ok {
 		return nil, sizeError(t.Name, t.Shape, t.DType)
 	}
 	if len(t.Data) != n {
-		return nil, fmt.Errorf("safetensors: tensor %q: data is %d bytes but shape %v of F64 needs %d bytes", t.Name, len(t.Data), t.Shape, n)
+		return nil, &TensorError{Name: t.Name, Err: FormatError(fmt.Sprintf("data is %d bytes but shape %v of F64 needs %d bytes", len(t.Data), t.Shape, n))}
 	}
 	out := make([]float64, n/8)
 	for i := range out {
@@ -210,7 +253,7 @@ func F32(name string, shape []int, values []float32) (Tensor, error) {
 		return Tensor{}, sizeError(name, shape, "F32")
 	}
 	if n/4 != len(values) {
-		return Tensor{}, fmt.Errorf("safetensors: tensor %q: %d values do not fill shape %v (%d elements)", name, len(values), shape, n/4)
+		return Tensor{}, &TensorError{Name: name, Err: FormatError(fmt.Sprintf("%d values do not fill shape %v (%d elements)", len(values), shape, n/4))}
 	}
 	data := make([]byte, n)
 	for i, v := range values {
@@ -236,14 +279,14 @@ type entry struct {
 func Decode(data []byte, lim Limits) (*File, error) {
 	lim = lim.withDefaults()
 	if len(data) < 8 {
-		return nil, fmt.Errorf("safetensors: file is %d bytes, too short for the 8-byte header length: truncated or not a safetensors file", len(data))
+		return nil, FormatError(fmt.Sprintf("file is %d bytes, too short for the 8-byte header length: truncated or not a safetensors file", len(data)))
 	}
 	n := binary.LittleEndian.Uint64(data)
 	if n > uint64(len(data)-8) {
-		return nil, fmt.Errorf("safetensors: file is %d bytes but header claims %d bytes: truncated or not a safetensors file", len(data), n)
+		return nil, FormatError(fmt.Sprintf("file is %d bytes but header claims %d bytes: truncated or not a safetensors file", len(data), n))
 	}
 	if n > uint64(lim.MaxHeaderBytes) {
-		return nil, fmt.Errorf("safetensors: header is %d bytes, more than the limit of %d (Limits.MaxHeaderBytes)", n, lim.MaxHeaderBytes)
+		return nil, &LimitError{Limit: "MaxHeaderBytes", Max: lim.MaxHeaderBytes}
 	}
 	header, body := data[8:8+n], data[8+n:]
 
@@ -259,10 +302,10 @@ func Decode(data []byte, lim Limits) (*File, error) {
 			return nil, sizeError(e.name, e.shape, e.dtype)
 		}
 		if e.end < e.begin {
-			return nil, fmt.Errorf("safetensors: tensor %q: data_offsets [%d %d] end before they begin", e.name, e.begin, e.end)
+			return nil, &TensorError{Name: e.name, Err: FormatError(fmt.Sprintf("data_offsets [%d %d] end before they begin", e.begin, e.end))}
 		}
 		if e.end-e.begin != want {
-			return nil, fmt.Errorf("safetensors: tensor %q: data_offsets [%d %d] do not match shape %v of %s (%d bytes)", e.name, e.begin, e.end, e.shape, e.dtype, want)
+			return nil, &TensorError{Name: e.name, Err: FormatError(fmt.Sprintf("data_offsets [%d %d] do not match shape %v of %s (%d bytes)", e.begin, e.end, e.shape, e.dtype, want))}
 		}
 	}
 
@@ -281,17 +324,17 @@ func Decode(data []byte, lim Limits) (*File, error) {
 	for i, e := range entries {
 		switch {
 		case e.begin > pos:
-			return nil, fmt.Errorf("safetensors: tensor %q: data_offsets [%d %d] leave bytes [%d %d] of the data section unused", e.name, e.begin, e.end, pos, e.begin)
+			return nil, &TensorError{Name: e.name, Err: FormatError(fmt.Sprintf("data_offsets [%d %d] leave bytes [%d %d] of the data section unused", e.begin, e.end, pos, e.begin))}
 		case e.begin < pos:
 			p := entries[i-1]
-			return nil, fmt.Errorf("safetensors: tensor %q: data_offsets [%d %d] overlap tensor %q at [%d %d]", e.name, e.begin, e.end, p.name, p.begin, p.end)
+			return nil, &TensorError{Name: e.name, Err: FormatError(fmt.Sprintf("data_offsets [%d %d] overlap tensor %q at [%d %d]", e.begin, e.end, p.name, p.begin, p.end))}
 		case e.end > len(body):
-			return nil, fmt.Errorf("safetensors: tensor %q: data_offsets [%d %d] run past the end of the %d-byte data section: file truncated", e.name, e.begin, e.end, len(body))
+			return nil, &TensorError{Name: e.name, Err: FormatError(fmt.Sprintf("data_offsets [%d %d] run past the end of the %d-byte data section: file truncated", e.begin, e.end, len(body)))}
 		}
 		pos = e.end
 	}
 	if pos != len(body) {
-		return nil, fmt.Errorf("safetensors: data section is %d bytes but the tensors cover only %d: %d unexpected trailing bytes", len(body), pos, len(body)-pos)
+		return nil, FormatError(fmt.Sprintf("data section is %d bytes but the tensors cover only %d: %d unexpected trailing bytes", len(body), pos, len(body)-pos))
 	}
 
 	f := &File{Metadata: meta, Tensors: make([]Tensor, len(entries))}
@@ -306,13 +349,13 @@ func Decode(data []byte, lim Limits) (*File, error) {
 // and no value is ever decoded into more than the header's own size.
 func parseHeader(h []byte, lim Limits) (map[string]string, []entry, error) {
 	if len(h) == 0 {
-		return nil, nil, errors.New("safetensors: header is empty: not a safetensors file")
+		return nil, nil, FormatError("header is empty: not a safetensors file")
 	}
 	if !utf8.Valid(h) {
-		return nil, nil, errors.New("safetensors: header is not valid UTF-8: corrupt or not a safetensors file")
+		return nil, nil, FormatError("header is not valid UTF-8: corrupt or not a safetensors file")
 	}
 	if h[0] != '{' {
-		return nil, nil, errors.New("safetensors: header does not start with '{': not a safetensors file")
+		return nil, nil, FormatError("header does not start with '{': not a safetensors file")
 	}
 	p := &parser{dec: json.NewDecoder(bytes.NewReader(h))}
 	p.dec.UseNumber()
@@ -334,7 +377,7 @@ func parseHeader(h []byte, lim Limits) (map[string]string, []entry, error) {
 		switch {
 		case name == metadataKey:
 			if sawMeta {
-				return nil, nil, errors.New("safetensors: header has more than one " + metadataKey)
+				return nil, nil, FormatError("header has more than one " + metadataKey)
 			}
 			sawMeta = true
 			if meta, err = p.metadata(); err != nil {
@@ -342,11 +385,11 @@ func parseHeader(h []byte, lim Limits) (map[string]string, []entry, error) {
 			}
 			continue
 		case name == "":
-			return nil, nil, errors.New("safetensors: header has a tensor with an empty name")
+			return nil, nil, FormatError("header has a tensor with an empty name")
 		case names[name]:
-			return nil, nil, fmt.Errorf("safetensors: duplicate tensor name %q in header", name)
+			return nil, nil, FormatError(fmt.Sprintf("duplicate tensor name %q in header", name))
 		case len(entries) == lim.MaxTensors:
-			return nil, nil, fmt.Errorf("safetensors: header has more than %d tensors (Limits.MaxTensors)", lim.MaxTensors)
+			return nil, nil, &LimitError{Limit: "MaxTensors", Max: lim.MaxTensors}
 		}
 		names[name] = true
 		e, err := p.entry(name, lim.MaxRank)
@@ -360,7 +403,7 @@ func parseHeader(h []byte, lim Limits) (map[string]string, []entry, error) {
 	}
 	rest := h[p.dec.InputOffset():]
 	if trimmed := bytes.TrimLeft(rest, " \t\r\n"); len(trimmed) > 0 {
-		return nil, nil, fmt.Errorf("safetensors: header has %d unexpected bytes after its JSON object (only whitespace may pad it)", len(trimmed))
+		return nil, nil, FormatError(fmt.Sprintf("header has %d unexpected bytes after its JSON object (only whitespace may pad it)", len(trimmed)))
 	}
 	return meta, entries, nil
 }
@@ -380,7 +423,7 @@ func (p *parser) token() (json.Token, error) {
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
 	}
-	return nil, fmt.Errorf("safetensors: header is not valid JSON (at byte %d): %v", p.dec.InputOffset(), err)
+	return nil, FormatError(fmt.Sprintf("header is not valid JSON (at byte %d): %v", p.dec.InputOffset(), err))
 }
 
 // metadata parses the value of __metadata__: an object of strings, or null.
@@ -393,7 +436,7 @@ func (p *parser) metadata() (map[string]string, error) {
 		return nil, nil
 	}
 	if tok != json.Delim('{') {
-		return nil, fmt.Errorf("safetensors: %s is %s, not a JSON object", metadataKey, describe(tok))
+		return nil, FormatError(fmt.Sprintf("%s is %s, not a JSON object", metadataKey, describe(tok)))
 	}
 	m := make(map[string]string)
 	for p.dec.More() {
@@ -406,10 +449,10 @@ func (p *parser) metadata() (map[string]string, error) {
 		}
 		val, ok := tok.(string)
 		if !ok {
-			return nil, fmt.Errorf("safetensors: %s value of %q is %s, not a string", metadataKey, key, describe(tok))
+			return nil, FormatError(fmt.Sprintf("%s value of %q is %s, not a string", metadataKey, key, describe(tok)))
 		}
 		if _, dup := m[key]; dup {
-			return nil, fmt.Errorf("safetensors: duplicate key %q in %s", key, metadataKey)
+			return nil, FormatError(fmt.Sprintf("duplicate key %q in %s", key, metadataKey))
 		}
 		m[key] = val
 	}
@@ -427,7 +470,7 @@ func (p *parser) entry(name string, maxRank int) (entry, error) {
 		return e, err
 	}
 	if tok != json.Delim('{') {
-		return e, fmt.Errorf("safetensors: tensor %q: entry is %s, not a JSON object", name, describe(tok))
+		return e, &TensorError{Name: name, Err: FormatError(fmt.Sprintf("entry is %s, not a JSON object", describe(tok)))}
 	}
 	var sawDType, sawShape, sawOffsets bool
 	for p.dec.More() {
@@ -444,7 +487,7 @@ func (p *parser) entry(name string, maxRank int) (entry, error) {
 			}
 			s, ok := tok.(string)
 			if !ok {
-				return e, fmt.Errorf("safetensors: tensor %q: dtype is %s, not a string", name, describe(tok))
+				return e, &TensorError{Name: name, Err: FormatError(fmt.Sprintf("dtype is %s, not a string", describe(tok)))}
 			}
 			if _, err := checkDType(name, s); err != nil {
 				return e, err
@@ -462,14 +505,14 @@ func (p *parser) entry(name string, maxRank int) (entry, error) {
 				return e, err
 			}
 			if len(offs) != 2 {
-				return e, fmt.Errorf("safetensors: tensor %q: data_offsets %v is not a [begin, end] pair", name, offs)
+				return e, &TensorError{Name: name, Err: FormatError(fmt.Sprintf("data_offsets %v is not a [begin, end] pair", offs))}
 			}
 			e.begin, e.end = offs[0], offs[1]
 		default:
-			return e, fmt.Errorf("safetensors: tensor %q: unexpected key %q in entry (want dtype, shape and data_offsets)", name, key)
+			return e, &TensorError{Name: name, Err: FormatError(fmt.Sprintf("unexpected key %q in entry (want dtype, shape and data_offsets)", key))}
 		}
 		if dup {
-			return e, fmt.Errorf("safetensors: tensor %q: duplicate key %q in entry", name, key)
+			return e, &TensorError{Name: name, Err: FormatError(fmt.Sprintf("duplicate key %q in entry", key))}
 		}
 	}
 	if _, err := p.token(); err != nil { // '}'
@@ -477,11 +520,11 @@ func (p *parser) entry(name string, maxRank int) (entry, error) {
 	}
 	switch {
 	case !sawDType:
-		return e, fmt.Errorf("safetensors: tensor %q: entry has no dtype", name)
+		return e, &TensorError{Name: name, Err: FormatError("entry has no dtype")}
 	case !sawShape:
-		return e, fmt.Errorf("safetensors: tensor %q: entry has no shape", name)
+		return e, &TensorError{Name: name, Err: FormatError("entry has no shape")}
 	case !sawOffsets:
-		return e, fmt.Errorf("safetensors: tensor %q: entry has no data_offsets", name)
+		return e, &TensorError{Name: name, Err: FormatError("entry has no data_offsets")}
 	}
 	return e, nil
 }
@@ -494,7 +537,7 @@ func (p *parser) ints(name, key, noun string, max int) ([]int, error) {
 		return nil, err
 	}
 	if tok != json.Delim('[') {
-		return nil, fmt.Errorf("safetensors: tensor %q: %s is %s, not a JSON array", name, key, describe(tok))
+		return nil, &TensorError{Name: name, Err: FormatError(fmt.Sprintf("%s is %s, not a JSON array", key, describe(tok)))}
 	}
 	var out []int
 	for p.dec.More() {
@@ -503,22 +546,22 @@ func (p *parser) ints(name, key, noun string, max int) ([]int, error) {
 		}
 		num, ok := tok.(json.Number)
 		if !ok {
-			return nil, fmt.Errorf("safetensors: tensor %q: %s has %s where a %s belongs", name, key, describe(tok), noun)
+			return nil, &TensorError{Name: name, Err: FormatError(fmt.Sprintf("%s has %s where a %s belongs", key, describe(tok), noun))}
 		}
 		if len(out) == max {
 			if key == "shape" {
-				return nil, fmt.Errorf("safetensors: tensor %q: shape has more than %d dimensions (Limits.MaxRank)", name, max)
+				return nil, &TensorError{Name: name, Err: &LimitError{Limit: "MaxRank", Max: max}}
 			}
-			return nil, fmt.Errorf("safetensors: tensor %q: %s has more than %d numbers", name, key, max)
+			return nil, &TensorError{Name: name, Err: FormatError(fmt.Sprintf("%s has more than %d numbers", key, max))}
 		}
 		v, err := strconv.ParseInt(string(num), 10, strconv.IntSize)
 		switch {
 		case errors.Is(err, strconv.ErrSyntax):
-			return nil, fmt.Errorf("safetensors: tensor %q: %s has %s %s, which is not an integer", name, key, noun, num)
+			return nil, &TensorError{Name: name, Err: FormatError(fmt.Sprintf("%s has %s %s, which is not an integer", key, noun, num))}
 		case v < 0 || err != nil && strings.HasPrefix(string(num), "-"):
-			return nil, fmt.Errorf("safetensors: tensor %q: %s has negative %s %s", name, key, noun, num)
+			return nil, &TensorError{Name: name, Err: FormatError(fmt.Sprintf("%s has negative %s %s", key, noun, num))}
 		case err != nil:
-			return nil, fmt.Errorf("safetensors: tensor %q: %s has %s %s, which is too large", name, key, noun, num)
+			return nil, &TensorError{Name: name, Err: FormatError(fmt.Sprintf("%s has %s %s, which is too large", key, noun, num))}
 		}
 		out = append(out, int(v))
 	}
@@ -574,7 +617,7 @@ func Encode(w io.Writer, f *File) error {
 			continue
 		}
 		if _, err := w.Write(t.Data); err != nil {
-			return fmt.Errorf("safetensors: writing tensor %q: %w", t.Name, err)
+			return &TensorError{Name: t.Name, Err: fmt.Errorf("writing: %w", err)}
 		}
 	}
 	return nil
@@ -583,7 +626,7 @@ func Encode(w io.Writer, f *File) error {
 // encodeHeader validates f and returns its padded JSON header.
 func encodeHeader(f *File) ([]byte, error) {
 	if f == nil {
-		return nil, errors.New("safetensors: cannot encode a nil *File")
+		return nil, FormatError("cannot encode a nil *File")
 	}
 	offsets := make([][2]int, len(f.Tensors))
 	names := make(map[string]bool, len(f.Tensors))
@@ -592,13 +635,13 @@ func encodeHeader(f *File) ([]byte, error) {
 		t := &f.Tensors[i]
 		switch {
 		case t.Name == "":
-			return nil, fmt.Errorf("safetensors: tensor %d has an empty name", i)
+			return nil, FormatError(fmt.Sprintf("tensor %d has an empty name", i))
 		case !utf8.ValidString(t.Name):
-			return nil, fmt.Errorf("safetensors: tensor name %q is not valid UTF-8", t.Name)
+			return nil, FormatError(fmt.Sprintf("tensor name %q is not valid UTF-8", t.Name))
 		case t.Name == metadataKey:
-			return nil, fmt.Errorf("safetensors: tensor name %q is reserved for metadata", t.Name)
+			return nil, FormatError(fmt.Sprintf("tensor name %q is reserved for metadata", t.Name))
 		case names[t.Name]:
-			return nil, fmt.Errorf("safetensors: duplicate tensor name %q", t.Name)
+			return nil, FormatError(fmt.Sprintf("duplicate tensor name %q", t.Name))
 		}
 		names[t.Name] = true
 		size, err := checkDType(t.Name, t.DType)
@@ -610,10 +653,10 @@ func encodeHeader(f *File) ([]byte, error) {
 			return nil, sizeError(t.Name, t.Shape, t.DType)
 		}
 		if len(t.Data) != n {
-			return nil, fmt.Errorf("safetensors: tensor %q: data is %d bytes but shape %v of %s needs %d bytes", t.Name, len(t.Data), t.Shape, t.DType, n)
+			return nil, &TensorError{Name: t.Name, Err: FormatError(fmt.Sprintf("data is %d bytes but shape %v of %s needs %d bytes", len(t.Data), t.Shape, t.DType, n))}
 		}
 		if pos > math.MaxInt-n {
-			return nil, errors.New("safetensors: total tensor data size overflows")
+			return nil, FormatError("total tensor data size overflows")
 		}
 		offsets[i] = [2]int{pos, pos + n}
 		pos += n
@@ -621,7 +664,7 @@ func encodeHeader(f *File) ([]byte, error) {
 	keys := make([]string, 0, len(f.Metadata))
 	for k, v := range f.Metadata {
 		if !utf8.ValidString(k) || !utf8.ValidString(v) {
-			return nil, fmt.Errorf("safetensors: %s entry %q is not valid UTF-8", metadataKey, k)
+			return nil, FormatError(fmt.Sprintf("%s entry %q is not valid UTF-8", metadataKey, k))
 		}
 		keys = append(keys, k)
 	}

@@ -2,13 +2,15 @@ package synth
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"image"
 	"image/png"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
+
+	"papscope/internal/parallel"
 )
 
 // Balanced returns counts of n images for every class.
@@ -54,29 +56,11 @@ func WriteDataset(dir string, counts [NumClasses]int, seed uint64, opt Options) 
 			jobs = append(jobs, job{c, i})
 		}
 	}
-	errs := make([]error, len(jobs))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), max(1, len(jobs))) {
-		wg.Go(func() {
-			for k := range next {
-				j := jobs[k]
-				path := filepath.Join(dir, j.c.String(), ImageName(j.c, j.i))
-				errs[k] = writePNG(path, Field(j.c, ImageSeed(seed, j.c, j.i), opt))
-			}
-		})
-	}
-	for k := range jobs {
-		next <- k
-	}
-	close(next)
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return parallel.For(context.Background(), len(jobs), runtime.GOMAXPROCS(0), func(_ context.Context, _, k int) error {
+		j := jobs[k]
+		path := filepath.Join(dir, j.c.String(), ImageName(j.c, j.i))
+		return writePNG(path, Field(j.c, ImageSeed(seed, j.c, j.i), opt))
+	})
 }
 
 func writePNG(path string, img image.Image) error {

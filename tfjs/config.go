@@ -18,11 +18,11 @@ func inputDims(n *node) (nn.Dims, error) {
 		v, ok = n.config["batch_shape"]
 	}
 	if !ok || v == nil {
-		return nn.Dims{}, fmt.Errorf("tfjs: input layer %s has no batch_input_shape or batch_shape", n)
+		return nn.Dims{}, n.errorf("has no batch_input_shape or batch_shape")
 	}
 	shape, isList := v.([]any)
 	bad := func() (nn.Dims, error) {
-		return nn.Dims{}, fmt.Errorf("tfjs: input layer %s has shape %s, want [null, height, width, 3] (channels last, RGB)", n, jsonString(v))
+		return nn.Dims{}, n.errorf("has shape %s, want [null, height, width, 3] (channels last, RGB)", jsonString(v))
 	}
 	if !isList || len(shape) != 4 {
 		return bad()
@@ -47,7 +47,7 @@ func inputDims(n *node) (nn.Dims, error) {
 	}
 	d := nn.Dims{Height: h, Width: w}
 	if err := nn.CheckInput(d); err != nil {
-		return nn.Dims{}, fmt.Errorf("tfjs: input layer %s: %w", n, err)
+		return nn.Dims{}, n.errorf("has an unusable input size: %w", err)
 	}
 	return d, nil
 }
@@ -119,8 +119,7 @@ func (c *checker) fail(field string, got, want any) {
 	if c.err != nil {
 		return
 	}
-	c.err = fmt.Errorf("tfjs: layer %s has %s %s, want %s (architecture layer %s)",
-		c.n, field, jsonString(got), jsonString(want), c.l.Name)
+	c.err = c.n.errorf("has %s %s, want %s (architecture layer %s)", field, jsonString(got), jsonString(want), c.l.Name)
 }
 
 // int checks a required integer field.

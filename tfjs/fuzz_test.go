@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the fuzz seed corpus under testdata/fuzz/FuzzImport")
+var update = flag.Bool("update", false, "rewrite the fuzz seed corpus under testdata/fuzz/FuzzImport and the error message golden")
 
 // fuzzSeeds are the valid models of the seed corpus; their shards are distinct files.
 func fuzzSeeds() map[string]*fixture {

@@ -2,7 +2,6 @@ package tfjs
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io/fs"
 	"math"
@@ -104,10 +103,10 @@ func sizeOf(s *weightSpec) (count, size int, err error) {
 	count = 1
 	for _, d := range s.Shape {
 		if d < 0 {
-			return 0, 0, fmt.Errorf("tfjs: tensor %q has shape %s with a negative dimension", s.Name, shapeString(s.Shape))
+			return 0, 0, tensorErrorf(s.Name, "has shape %s with a negative dimension", shapeString(s.Shape))
 		}
 		if d != 0 && count > maxShardBytes/d {
-			return 0, 0, fmt.Errorf("tfjs: tensor %q has shape %s, far larger than any weight of papscope's network", s.Name, shapeString(s.Shape))
+			return 0, 0, tensorErrorf(s.Name, "has shape %s, far larger than any weight of papscope's network", shapeString(s.Shape))
 		}
 		count *= d
 	}
@@ -115,7 +114,7 @@ func sizeOf(s *weightSpec) (count, size int, err error) {
 	switch q := s.Quantization; {
 	case q != nil:
 		if s.DType != "float32" {
-			return 0, 0, fmt.Errorf("tfjs: tensor %q is quantized %s with dtype %q; papscope imports float32 weights", s.Name, q.DType, s.DType)
+			return 0, 0, tensorErrorf(s.Name, "is quantized %s with dtype %q; papscope imports float32 weights", q.DType, s.DType)
 		}
 		switch q.DType {
 		case "uint8":
@@ -123,10 +122,10 @@ func sizeOf(s *weightSpec) (count, size int, err error) {
 		case "uint16", "float16":
 			elem = 2
 		default:
-			return 0, 0, fmt.Errorf("tfjs: tensor %q has quantization dtype %q; papscope dequantizes uint8, uint16 and float16", s.Name, q.DType)
+			return 0, 0, tensorErrorf(s.Name, "has quantization dtype %q; papscope dequantizes uint8, uint16 and float16", q.DType)
 		}
 		if q.DType != "float16" && (q.Scale == nil || q.Min == nil || math.IsInf(*q.Scale, 0) || math.IsInf(*q.Min, 0)) {
-			return 0, 0, fmt.Errorf("tfjs: tensor %q is quantized %s without a finite scale and min", s.Name, q.DType)
+			return 0, 0, tensorErrorf(s.Name, "is quantized %s without a finite scale and min", q.DType)
 		}
 	case s.DType == "float32":
 		elem = 4
@@ -135,7 +134,7 @@ func sizeOf(s *weightSpec) (count, size int, err error) {
 	case s.Group == "optimizer" && (s.DType == "bool"):
 		elem = 1
 	default:
-		return 0, 0, fmt.Errorf("tfjs: tensor %q has dtype %q; papscope imports float32 weights (also quantized with --quantize_uint8, --quantize_uint16 or --quantize_float16)", s.Name, s.DType)
+		return 0, 0, tensorErrorf(s.Name, "has dtype %q; papscope imports float32 weights (also quantized with --quantize_uint8, --quantize_uint16 or --quantize_float16)", s.DType)
 	}
 	return count, count * elem, nil
 }
@@ -144,7 +143,7 @@ func sizeOf(s *weightSpec) (count, size int, err error) {
 // shapes and byte layout, and returns the values under canonical names.
 func readWeights(groups []manifestGroup, m *matched, open ShardOpener) (map[string][]float32, error) {
 	if len(groups) == 0 {
-		return nil, errors.New("tfjs: model.json has no weightsManifest")
+		return nil, FormatError("model.json has no weightsManifest")
 	}
 	var all []*tensor
 	byKey := map[[2]string]*tensor{}
@@ -157,7 +156,7 @@ func readWeights(groups []manifestGroup, m *matched, open ShardOpener) (map[stri
 				return nil, err
 			}
 			if size > maxShardBytes-off {
-				return nil, fmt.Errorf("tfjs: tensor %q would end past %d MiB of weight data; papscope's network has about 1.6 MB of weights", s.Name, maxShardBytes>>20)
+				return nil, tensorErrorf(s.Name, "would end past %d MiB of weight data; papscope's network has about 1.6 MB of weights", maxShardBytes>>20)
 			}
 			t := &tensor{spec: s, group: gi, offset: off, size: size, count: count}
 			off += size
@@ -168,7 +167,7 @@ func readWeights(groups []manifestGroup, m *matched, open ShardOpener) (map[stri
 			t.layer, t.weight = splitWeightName(s.Name)
 			k := [2]string{t.layer, t.weight}
 			if prev, dup := byKey[k]; dup {
-				return nil, fmt.Errorf("tfjs: tensors %q and %q are both weight %q of layer %q", prev.spec.Name, s.Name, t.weight, t.layer)
+				return nil, tensorErrorf(s.Name, "is weight %q of layer %q, as is tensor %q", t.weight, t.layer, prev.spec.Name)
 			}
 			byKey[k] = t
 		}
@@ -183,10 +182,10 @@ func readWeights(groups []manifestGroup, m *matched, open ShardOpener) (map[stri
 				t, ok = byKey[[2]string{m.varsName[n], "vars/" + strconv.Itoa(i)}]
 			}
 			if !ok {
-				return nil, fmt.Errorf("tfjs: the weights manifest has no tensor %q for layer %s (architecture tensor %s)", n.name+"/"+suffix, n, p.Name)
+				return nil, tensorErrorf(n.name+"/"+suffix, "is missing from the weights manifest: layer %s needs it (architecture tensor %s)", n, p.Name)
 			}
 			if !equalShape(t.spec.Shape, p.Shape) {
-				return nil, fmt.Errorf("tfjs: tensor %q has shape %s, want %s (architecture tensor %s)", t.spec.Name, shapeString(t.spec.Shape), shapeString(p.Shape), p.Name)
+				return nil, tensorErrorf(t.spec.Name, "has shape %s, want %s (architecture tensor %s)", shapeString(t.spec.Shape), shapeString(p.Shape), p.Name)
 			}
 			t.target = p.Name
 		}
@@ -200,9 +199,9 @@ func readWeights(groups []manifestGroup, m *matched, open ShardOpener) (map[stri
 			continue
 		}
 		if fileLayers[t.layer] {
-			return nil, fmt.Errorf("tfjs: tensor %q in the weights manifest is not used: layer %q has no weight %q in papscope's network", t.spec.Name, t.layer, t.weight)
+			return nil, tensorErrorf(t.spec.Name, "in the weights manifest is not used: layer %q has no weight %q in papscope's network", t.layer, t.weight)
 		}
-		return nil, fmt.Errorf("tfjs: tensor %q in the weights manifest is not a weight of any layer of papscope's network", t.spec.Name)
+		return nil, tensorErrorf(t.spec.Name, "in the weights manifest is not a weight of any layer of papscope's network")
 	}
 
 	out := map[string][]float32{}
@@ -211,7 +210,7 @@ func readWeights(groups []manifestGroup, m *matched, open ShardOpener) (map[stri
 		var sh shards
 		for _, p := range g.Paths {
 			if nShards++; nShards > maxShards {
-				return nil, fmt.Errorf("tfjs: the weights manifest lists more than %d shards", maxShards)
+				return nil, FormatError(fmt.Sprintf("the weights manifest lists more than %d shards", maxShards))
 			}
 			clean, err := cleanShardPath(p)
 			if err != nil {
@@ -222,7 +221,7 @@ func readWeights(groups []manifestGroup, m *matched, open ShardOpener) (map[stri
 				return nil, fmt.Errorf("tfjs: open weight shard %q: %w", p, err)
 			}
 			if total += len(b); total > maxShardBytes {
-				return nil, fmt.Errorf("tfjs: the weight shards hold more than %d MiB; papscope's network has about 1.6 MB of weights", maxShardBytes>>20)
+				return nil, FormatError(fmt.Sprintf("the weight shards hold more than %d MiB; papscope's network has about 1.6 MB of weights", maxShardBytes>>20))
 			}
 			sh.add(b)
 		}
@@ -232,8 +231,7 @@ func readWeights(groups []manifestGroup, m *matched, open ShardOpener) (map[stri
 				continue
 			}
 			if t.size > sh.total-t.offset {
-				return nil, fmt.Errorf("tfjs: tensor %q (%d bytes at offset %d) runs past the end of %s (%d bytes; a truncated shard?)",
-					t.spec.Name, t.size, t.offset, describeShards(g.Paths), sh.total)
+				return nil, tensorErrorf(t.spec.Name, "(%d bytes at offset %d) runs past the end of %s (%d bytes; a truncated shard?)", t.size, t.offset, describeShards(g.Paths), sh.total)
 			}
 			end, last = t.offset+t.size, t.spec.Name
 			if t.target != "" {
@@ -245,8 +243,8 @@ func readWeights(groups []manifestGroup, m *matched, open ShardOpener) (map[stri
 			if last != "" {
 				after = fmt.Sprintf("after the last tensor, %q", last)
 			}
-			return nil, fmt.Errorf("tfjs: %s: %d bytes, but the manifest's tensors take %d: %d extra bytes %s",
-				describeShards(g.Paths), sh.total, end, sh.total-end, after)
+			return nil, FormatError(fmt.Sprintf("%s: %d bytes, but the manifest's tensors take %d: %d extra bytes %s",
+				describeShards(g.Paths), sh.total, end, sh.total-end, after))
 		}
 	}
 	return out, nil
@@ -346,7 +344,7 @@ func cleanShardPath(p string) (string, error) {
 		q = q[2:]
 	}
 	if p == "" || strings.ContainsAny(p, "\\:\x00") || strings.HasPrefix(p, "/") || !fs.ValidPath(q) || q == "." {
-		return "", fmt.Errorf("tfjs: weight shard path %q is not a plain relative path inside the model's folder (absolute paths, \"..\", backslashes and colons are refused)", p)
+		return "", FormatError(fmt.Sprintf("weight shard path %q is not a plain relative path inside the model's folder (absolute paths, \"..\", backslashes and colons are refused)", p))
 	}
 	return q, nil
 }

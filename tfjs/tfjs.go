@@ -10,7 +10,8 @@
 // every residual Add — and only then takes each matched layer's tensors from
 // the manifest, checking shape, dtype and byte layout, and returns them under
 // papscope's canonical names. Anything it cannot map with certainty is
-// refused with an error that names the layer or tensor at fault.
+// refused with an error that names the layer or tensor at fault: a
+// [*LayerError] or [*TensorError], or a [FormatError] for the file as a whole.
 //
 // Accepted beyond the bare architecture: layers that are the identity at
 // inference (Dropout, SpatialDropout2D, GaussianNoise, GaussianDropout,
@@ -29,7 +30,6 @@ package tfjs
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -55,7 +55,7 @@ type modelFile struct {
 // Import converts a TF.js layers model into papscope weights, checking every layer and tensor.
 func Import(modelJSON []byte, open ShardOpener) (*nn.Weights, error) {
 	if open == nil {
-		return nil, errors.New("tfjs: no shard opener")
+		return nil, FormatError("no shard opener")
 	}
 	var mf modelFile
 	if err := json.Unmarshal(modelJSON, &mf); err != nil {
@@ -64,12 +64,12 @@ func Import(modelJSON []byte, open ShardOpener) (*nn.Weights, error) {
 	switch mf.Format {
 	case "layers-model", "":
 	case "graph-model":
-		return nil, errors.New(`tfjs: model.json is a TF.js graph model (format "graph-model"), which has no layers to check; export a layers model (tensorflowjs_converter --input_format keras, or model.save in TF.js)`)
+		return nil, FormatError(`model.json is a TF.js graph model (format "graph-model"), which has no layers to check; export a layers model (tensorflowjs_converter --input_format keras, or model.save in TF.js)`)
 	default:
-		return nil, fmt.Errorf("tfjs: model.json has format %q, want \"layers-model\"", mf.Format)
+		return nil, FormatError(fmt.Sprintf("model.json has format %q, want \"layers-model\"", mf.Format))
 	}
 	if len(mf.ModelTopology) == 0 || string(mf.ModelTopology) == "null" {
-		return nil, errors.New("tfjs: model.json has no modelTopology")
+		return nil, FormatError("model.json has no modelTopology")
 	}
 	g, err := parseTopology(mf.ModelTopology)
 	if err != nil {

@@ -77,11 +77,11 @@ func parseTopology(raw json.RawMessage) (*graph, error) {
 	switch class {
 	case "Functional", "Model":
 	case "Sequential":
-		return nil, errors.New("tfjs: the model is a Sequential model, which cannot express the network's residual adds; build it with the functional API (keras.Model(inputs, outputs) / tf.model)")
+		return nil, FormatError("the model is a Sequential model, which cannot express the network's residual adds; build it with the functional API (keras.Model(inputs, outputs) / tf.model)")
 	case "":
-		return nil, errors.New("tfjs: modelTopology has no model class_name")
+		return nil, FormatError("modelTopology has no model class_name")
 	default:
-		return nil, fmt.Errorf("tfjs: modelTopology is a %q, want a functional model (\"Functional\" or \"Model\")", class)
+		return nil, FormatError(fmt.Sprintf("modelTopology is a %q, want a functional model (\"Functional\" or \"Model\")", class))
 	}
 	var mc struct {
 		Layers       []json.RawMessage `json:"layers"`
@@ -91,10 +91,10 @@ func parseTopology(raw json.RawMessage) (*graph, error) {
 		return nil, fmt.Errorf("tfjs: model config: %w", err)
 	}
 	if len(mc.Layers) == 0 {
-		return nil, errors.New("tfjs: model config has no layers")
+		return nil, FormatError("model config has no layers")
 	}
 	if len(mc.Layers) > maxLayers {
-		return nil, fmt.Errorf("tfjs: model has %d layers, papscope's network has %d", len(mc.Layers), len(nn.Architecture()))
+		return nil, FormatError(fmt.Sprintf("model has %d layers, papscope's network has %d", len(mc.Layers), len(nn.Architecture())))
 	}
 	g := &graph{byName: map[string]*node{}}
 	for i, rl := range mc.Layers {
@@ -103,7 +103,7 @@ func parseTopology(raw json.RawMessage) (*graph, error) {
 			return nil, err
 		}
 		if _, dup := g.byName[n.name]; dup {
-			return nil, fmt.Errorf("tfjs: two layers are named %q", n.name)
+			return nil, FormatError(fmt.Sprintf("two layers are named %q", n.name))
 		}
 		g.byName[n.name] = n
 		g.nodes = append(g.nodes, n)
@@ -137,14 +137,14 @@ func parseLayer(raw json.RawMessage, pos int) (*node, error) {
 		n.name = s
 	}
 	if n.name == "" {
-		return nil, fmt.Errorf("tfjs: %s layer (%s) has no name", ordinal(pos), n.class)
+		return nil, FormatError(fmt.Sprintf("%s layer (%s) has no name", ordinal(pos), n.class))
 	}
 	if n.class == "" {
-		return nil, fmt.Errorf("tfjs: layer %q (%s in the graph) has no class_name", n.name, ordinal(pos))
+		return nil, &LayerError{Name: n.name, Pos: pos, Err: errors.New("has no class_name")}
 	}
 	in, err := parseInbound(l.InboundNodes)
 	if err != nil {
-		return nil, fmt.Errorf("tfjs: layer %s: %w", n, err)
+		return nil, n.errorf("cannot be read: %w", err)
 	}
 	n.inputs = in
 	return n, nil
@@ -250,11 +250,11 @@ func parseOutputs(raw json.RawMessage) ([]string, error) {
 	for _, e := range v {
 		ref, ok := e.([]any)
 		if !ok || len(ref) == 0 {
-			return nil, fmt.Errorf("tfjs: output_layers entry %v is not [layer, node, tensor]", e)
+			return nil, FormatError(fmt.Sprintf("output_layers entry %v is not [layer, node, tensor]", e))
 		}
 		s, ok := ref[0].(string)
 		if !ok {
-			return nil, fmt.Errorf("tfjs: output_layers entry %v does not name a layer", e)
+			return nil, FormatError(fmt.Sprintf("output_layers entry %v does not name a layer", e))
 		}
 		names = append(names, s)
 	}
@@ -296,15 +296,15 @@ func (g *graph) varsNames() map[*node]string {
 func (g *graph) resolve(name string, from *node) (*node, error) {
 	n, ok := g.byName[name]
 	if !ok {
-		return nil, fmt.Errorf("tfjs: layer %s takes input from %q, which is not a layer of the model", from, name)
+		return nil, from.errorf("takes input from %q, which is not a layer of the model", name)
 	}
 	for steps := 0; n.pass; steps++ {
 		if steps > len(g.nodes) {
-			return nil, fmt.Errorf("tfjs: layer %s is part of a cycle", n)
+			return nil, n.errorf("is part of a cycle")
 		}
 		next, ok := g.byName[n.inputs[0]]
 		if !ok {
-			return nil, fmt.Errorf("tfjs: layer %s takes input from %q, which is not a layer of the model", n, n.inputs[0])
+			return nil, n.errorf("takes input from %q, which is not a layer of the model", n.inputs[0])
 		}
 		n = next
 	}
@@ -340,7 +340,7 @@ func (g *graph) simplify() error {
 			continue
 		}
 		if len(n.inputs) != 1 {
-			return fmt.Errorf("tfjs: layer %s has %d inputs, want 1", n, len(n.inputs))
+			return n.errorf("has %d inputs, want 1", len(n.inputs))
 		}
 		if identityClasses[n.class] {
 			n.pass = true
@@ -368,7 +368,7 @@ func (g *graph) simplify() error {
 			if !okOffset {
 				shown = n.config["offset"]
 			}
-			return fmt.Errorf("tfjs: layer %s rescales by scale %s, offset %s; papscope feeds the network pixel/255 itself, so the only Rescaling it accepts is scale 1/255, offset 0, directly on the input", n, jsonString(n.config["scale"]), jsonString(shown))
+			return n.errorf("rescales by scale %s, offset %s; papscope feeds the network pixel/255 itself, so the only Rescaling it accepts is scale 1/255, offset 0, directly on the input", jsonString(n.config["scale"]), jsonString(shown))
 		}
 		n.pass = true
 	}
@@ -388,13 +388,13 @@ func (g *graph) simplify() error {
 		switch p.class {
 		case "Conv2D", "SeparableConv2D", "Dense":
 		default:
-			return fmt.Errorf("tfjs: layer %s follows %s; papscope folds an activation layer only into a Conv2D, SeparableConv2D or Dense layer", n, p)
+			return n.errorf("follows %s; papscope folds an activation layer only into a Conv2D, SeparableConv2D or Dense layer", p)
 		}
 		if own := activationOf(p.config); own != "linear" || p.foldAct != "" {
-			return fmt.Errorf("tfjs: layer %s follows %s, which already applies activation %q", n, p, own)
+			return n.errorf("follows %s, which already applies activation %q", p, own)
 		}
 		if len(p.consumers) != 1 || p.consumers[0] != n {
-			return fmt.Errorf("tfjs: layer %s feeds %d layers; its activation %s must be its only consumer, as papscope's network has no branch before the activation", p, len(p.consumers), n)
+			return p.errorf("feeds %d layers; its activation %s must be its only consumer, as papscope's network has no branch before the activation", len(p.consumers), n)
 		}
 		p.foldAct, p.foldName = act, n.name
 		n.pass = true
@@ -414,19 +414,19 @@ func standaloneActivation(n *node) (string, error) {
 				continue
 			}
 			if f, ok := v.(float64); !ok || f != 0 || k == "max_value" {
-				return "", fmt.Errorf("tfjs: layer %s has %s %v; papscope's network uses a plain ReLU", n, k, v)
+				return "", n.errorf("has %s %v; papscope's network uses a plain ReLU", k, v)
 			}
 		}
 		return "relu", nil
 	case "Softmax":
 		if v, present := n.config["axis"]; present && v != nil {
 			if !isLastAxis(v) {
-				return "", fmt.Errorf("tfjs: layer %s has axis %v, want -1", n, v)
+				return "", n.errorf("has axis %v, want -1", v)
 			}
 		}
 		return "softmax", nil
 	}
-	return "", fmt.Errorf("tfjs: layer %s is not an activation layer", n)
+	return "", n.errorf("is not an activation layer")
 }
 
 // isLastAxis reports whether v is -1 or [-1].
@@ -484,19 +484,19 @@ func (g *graph) match() (*matched, error) {
 		if n.class == "InputLayer" {
 			inputs = append(inputs, n)
 		} else if len(n.inputs) == 0 {
-			return nil, fmt.Errorf("tfjs: layer %s has no inputs", n)
+			return nil, n.errorf("has no inputs")
 		}
 	}
 	switch len(inputs) {
 	case 0:
-		return nil, errors.New("tfjs: the model has no InputLayer")
+		return nil, FormatError("the model has no InputLayer")
 	case 1:
 	default:
-		return nil, fmt.Errorf("tfjs: the model has %d inputs (%s and %s); papscope's network has one", len(inputs), inputs[0], inputs[1])
+		return nil, FormatError(fmt.Sprintf("the model has %d inputs (%s and %s); papscope's network has one", len(inputs), inputs[0], inputs[1]))
 	}
 	in := inputs[0]
 	if len(in.inputs) != 0 {
-		return nil, fmt.Errorf("tfjs: input layer %s has inputs", in)
+		return nil, in.errorf("has inputs")
 	}
 	dims, err := inputDims(in)
 	if err != nil {
@@ -531,10 +531,10 @@ func (g *graph) match() (*matched, error) {
 			pick = other // no Add of this block's two tensors: report what follows instead
 		}
 		if pick == nil {
-			return nil, fmt.Errorf("tfjs: nothing in the graph takes the output of %s, where the architecture has %s (%s) after %s", src, l.Name, want, l.Inputs[0])
+			return nil, FormatError(fmt.Sprintf("nothing in the graph takes the output of %s, where the architecture has %s (%s) after %s", src, l.Name, want, l.Inputs[0]))
 		}
 		if pick.class != want {
-			return nil, fmt.Errorf("tfjs: layer %s follows %s where the architecture has %s (%s)", pick, src, want, l.Name)
+			return nil, pick.errorf("follows %s where the architecture has %s (%s)", src, want, l.Name)
 		}
 		if err := checkInputs(pick, l, m); err != nil {
 			return nil, err
@@ -555,14 +555,14 @@ func (g *graph) match() (*matched, error) {
 		}
 		for _, p := range n.real {
 			if l, ok := owner[p]; ok {
-				return nil, fmt.Errorf("tfjs: layer %s takes the output of %s (architecture layer %s), a branch papscope's network does not have", n, p, l.Name)
+				return nil, n.errorf("takes the output of %s (architecture layer %s), a branch papscope's network does not have", p, l.Name)
 			}
 		}
-		return nil, fmt.Errorf("tfjs: layer %s is not connected to the network's input", n)
+		return nil, n.errorf("is not connected to the network's input")
 	}
 	last := arch[len(arch)-1]
 	if len(g.outputs) > 1 {
-		return nil, fmt.Errorf("tfjs: the model has %d outputs (%q); papscope's network has one, %s", len(g.outputs), g.outputs, last.Name)
+		return nil, FormatError(fmt.Sprintf("the model has %d outputs (%q); papscope's network has one, %s", len(g.outputs), g.outputs, last.Name))
 	}
 	if len(g.outputs) == 1 {
 		out, err := g.resolve(g.outputs[0], in)
@@ -570,7 +570,7 @@ func (g *graph) match() (*matched, error) {
 			return nil, err
 		}
 		if out != m.layers[last.Name] {
-			return nil, fmt.Errorf("tfjs: the model's output is %s, want %s (architecture layer %s)", out, m.layers[last.Name], last.Name)
+			return nil, FormatError(fmt.Sprintf("the model's output is %s, want %s (architecture layer %s)", out, m.layers[last.Name], last.Name))
 		}
 	}
 	return m, nil
@@ -611,10 +611,9 @@ func checkInputs(n *node, l nn.Layer, m *matched) error {
 		exp[i] = strconv.Quote(p.name)
 	}
 	if l.Kind == nn.Add {
-		return fmt.Errorf("tfjs: layer %s adds %s, want %s: the block's last batch normalization and the block's input (architecture layer %s)",
-			n, orNothing(got), strings.Join(exp, " and "), l.Name)
+		return n.errorf("adds %s, want %s: the block's last batch normalization and the block's input (architecture layer %s)", orNothing(got), strings.Join(exp, " and "), l.Name)
 	}
-	return fmt.Errorf("tfjs: layer %s takes %s, want %s (architecture layer %s)", n, orNothing(got), strings.Join(exp, " and "), l.Name)
+	return n.errorf("takes %s, want %s (architecture layer %s)", orNothing(got), strings.Join(exp, " and "), l.Name)
 }
 
 func orNothing(names []string) string {

@@ -9,7 +9,8 @@
 // [kh, kw, in, out], depthwise [3, 3, C, 1], pointwise [1, 1, C, O], dense
 // [in, out]), checking each tensor's presence, dtype, shape and values on the
 // way, and refuses a state_dict of any other architecture with an error that
-// names the layer that differs. torch/papscope_torch/convert.py holds the same
+// names the layer that differs (a [*LayerError], [*TensorError] or
+// [*MetadataError]). torch/papscope_torch/convert.py holds the same
 // table in Python; the tests hold the two together.
 //
 // A "module." (DistributedDataParallel) or "_orig_mod." (torch.compile)
@@ -69,6 +70,59 @@ func (l *layerMap) describe() string {
 		what = k.Kind.String()
 	}
 	return fmt.Sprintf("%s (papscope's %s: %s)", l.module, l.layer.Name, what)
+}
+
+// LayerError reports a layer of papscope's network whose counterpart in the
+// state_dict is missing or differs.
+type LayerError struct {
+	Layer  string // papscope's layer name, e.g. "dense"
+	Module string // the twin's module, e.g. "fc1"
+	Err    error  // what differs: often a *TensorError
+	desc   string // the layer as error messages describe it
+}
+
+// Error names the module and papscope's layer and says what differs.
+func (e *LayerError) Error() string {
+	return fmt.Sprintf("torch: layer %s: %s", e.desc, strings.TrimPrefix(e.Err.Error(), "torch: "))
+}
+
+// Unwrap returns Err.
+func (e *LayerError) Unwrap() error { return e.Err }
+
+// TensorError reports a tensor of the state_dict that is missing, unused or
+// wrong.
+type TensorError struct {
+	Name string // the state_dict key, without a "module." or "_orig_mod." prefix
+	Err  error  // what is wrong; its message completes "tensor NAME ..."
+}
+
+// Error names the tensor and says what is wrong.
+func (e *TensorError) Error() string { return fmt.Sprintf("torch: tensor %q %v", e.Name, e.Err) }
+
+// Unwrap returns Err.
+func (e *TensorError) Unwrap() error { return e.Err }
+
+// MetadataError reports a safetensors metadata entry of the state_dict that
+// papscope cannot use.
+type MetadataError struct {
+	Key string // the metadata key, e.g. "crop"
+	Err error  // what is wrong; its message completes "metadata KEY ..."
+}
+
+// Error names the key and says what is wrong.
+func (e *MetadataError) Error() string { return fmt.Sprintf("torch: metadata %q %v", e.Key, e.Err) }
+
+// Unwrap returns Err.
+func (e *MetadataError) Unwrap() error { return e.Err }
+
+// errorf returns a *LayerError for l wrapping a *TensorError for its tensor name.
+func (l *layerMap) errorf(name, format string, args ...any) error {
+	return &LayerError{Layer: l.layer.Name, Module: l.module, desc: l.describe(), Err: &TensorError{Name: name, Err: fmt.Errorf(format, args...)}}
+}
+
+// metadataErrorf returns a *MetadataError for key.
+func metadataErrorf(key, format string, args ...any) error {
+	return &MetadataError{Key: key, Err: fmt.Errorf(format, args...)}
 }
 
 // twinModules lists the twin's modules with weights, in the order
@@ -166,21 +220,21 @@ func Import(data []byte, opt Options) (*nn.Weights, error) {
 		for _, tm := range l.tensors {
 			t, ok := byName[tm.torch]
 			if !ok {
-				return nil, fmt.Errorf("torch: layer %s: the state_dict has no tensor %q (shape %v); the architecture differs", l.describe(), tm.torch, tm.shape)
+				return nil, l.errorf(tm.torch, "is missing from the state_dict (shape %v); the architecture differs", tm.shape)
 			}
 			if t.DType != "F32" {
-				return nil, fmt.Errorf("torch: layer %s: tensor %q has dtype %s, want F32 (save model.float().state_dict())", l.describe(), tm.torch, t.DType)
+				return nil, l.errorf(tm.torch, "has dtype %s, want F32 (save model.float().state_dict())", t.DType)
 			}
 			if !slices.Equal(t.Shape, tm.shape) {
-				return nil, fmt.Errorf("torch: layer %s: tensor %q has shape %v, want %v; the architecture differs", l.describe(), tm.torch, t.Shape, tm.shape)
+				return nil, l.errorf(tm.torch, "has shape %v, want %v; the architecture differs", t.Shape, tm.shape)
 			}
 			v, err := t.Float32s()
 			if err != nil {
-				return nil, fmt.Errorf("torch: layer %s: %w", l.describe(), err)
+				return nil, &LayerError{Layer: l.layer.Name, Module: l.module, desc: l.describe(), Err: err}
 			}
 			for j, x := range v {
 				if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-					return nil, fmt.Errorf("torch: layer %s: tensor %q has non-finite value %g at index %d", l.describe(), tm.torch, x, j)
+					return nil, l.errorf(tm.torch, "has non-finite value %g at index %d", x, j)
 				}
 			}
 			tensors[tm.param.Name] = permute(v, tm.shape, tm.perm)
@@ -190,7 +244,7 @@ func Import(data []byte, opt Options) (*nn.Weights, error) {
 			n := l.module + ".num_batches_tracked"
 			if t, ok := byName[n]; ok {
 				if !strings.HasPrefix(t.DType, "I") || len(t.Shape) > 1 {
-					return nil, fmt.Errorf("torch: layer %s: tensor %q is %s %v, want an integer scalar", l.describe(), n, t.DType, t.Shape)
+					return nil, l.errorf(n, "is %s %v, want an integer scalar", t.DType, t.Shape)
 				}
 				used[n] = true
 			}
@@ -198,8 +252,8 @@ func Import(data []byte, opt Options) (*nn.Weights, error) {
 	}
 	for _, k := range slices.Sorted(maps.Keys(byName)) {
 		if !used[k] {
-			return nil, fmt.Errorf("torch: tensor %q (module %q) is not part of papscope's network, whose modules are %s; the architecture differs",
-				k, module(k), strings.Join(twinModules(), ", "))
+			return nil, &TensorError{Name: k, Err: fmt.Errorf("(module %q) is not part of papscope's network, whose modules are %s; the architecture differs",
+				module(k), strings.Join(twinModules(), ", "))}
 		}
 	}
 	meta, err := metadata(f.Metadata, opt)
@@ -284,7 +338,7 @@ func metadata(md map[string]string, opt Options) (nn.Metadata, error) {
 		if s, ok := md[keyInputShape]; ok {
 			var shape []int
 			if err := json.Unmarshal([]byte(s), &shape); err != nil || len(shape) != 3 || shape[2] != 3 {
-				return nn.Metadata{}, fmt.Errorf("torch: metadata %q is %q, want [height, width, 3]", keyInputShape, s)
+				return nn.Metadata{}, metadataErrorf(keyInputShape, "is %q, want [height, width, 3]", s)
 			}
 			in = nn.Dims{Height: shape[0], Width: shape[1]}
 		}
@@ -293,7 +347,7 @@ func metadata(md map[string]string, opt Options) (nn.Metadata, error) {
 	if s, ok := md[keyClasses]; ok {
 		var classes []string
 		if err := json.Unmarshal([]byte(s), &classes); err != nil || !slices.Equal(classes, nn.ClassNames()) {
-			return nn.Metadata{}, fmt.Errorf("torch: metadata classes %s, want %q in that order (papscope's output order)", s, nn.ClassNames())
+			return nn.Metadata{}, metadataErrorf(keyClasses, "is %s, want %q in that order (papscope's output order)", s, nn.ClassNames())
 		}
 	}
 	meta.Source = "imported from PyTorch state_dict"
@@ -306,14 +360,14 @@ func metadata(md map[string]string, opt Options) (nn.Metadata, error) {
 	}
 	if s := md[keyMetrics]; s != "" {
 		if !json.Valid([]byte(s)) {
-			return nn.Metadata{}, fmt.Errorf("torch: metadata %q is not JSON", keyMetrics)
+			return nn.Metadata{}, metadataErrorf(keyMetrics, "is not JSON")
 		}
 		meta.Metrics = s
 	}
 	if s, ok := md[keyTemperature]; ok {
 		t, err := strconv.ParseFloat(s, 64)
 		if err != nil || !(t > 0) || t > nn.MaxTemperature {
-			return nn.Metadata{}, fmt.Errorf("torch: metadata %q is %q, want a number in (0, %d]", keyTemperature, s, nn.MaxTemperature)
+			return nn.Metadata{}, metadataErrorf(keyTemperature, "is %q, want a number in (0, %d]", s, nn.MaxTemperature)
 		}
 		meta.Temperature = t
 	}
@@ -323,7 +377,7 @@ func metadata(md map[string]string, opt Options) (nn.Metadata, error) {
 			err = nn.CheckCrop(c)
 		}
 		if err != nil {
-			return nn.Metadata{}, fmt.Errorf("torch: metadata %q is %q, want the share of each side kept, in (0, 1]", keyCrop, s)
+			return nn.Metadata{}, metadataErrorf(keyCrop, "is %q, want the share of each side kept, in (0, 1]", s)
 		}
 		meta.Crop = c
 		meta.Preprocessing = nn.PreprocessingWithCrop(c)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"papscope/internal/parallel"
 	"papscope/nn"
 )
 
@@ -31,6 +32,7 @@ func produce(ctx context.Context, cfg FitConfig, src *source, perm []int, epoch,
 		}
 		return b
 	}}
+	sc := newScratch(parallel.Workers(batch, workers), size)
 	go func() {
 		defer close(out)
 		for b := first; b < batches; b++ {
@@ -39,9 +41,9 @@ func produce(ctx context.Context, cfg FitConfig, src *source, perm []int, epoch,
 			for k := range batch {
 				bt.idx[k] = perm[(b*batch+k)%n]
 			}
-			bt.err = parallel(ctx, batch, workers, func(k int, prep *nn.Preprocessor, scratch []float32) error {
+			bt.err = parallel.For(ctx, batch, workers, func(_ context.Context, w, k int) error {
 				i := bt.idx[k]
-				x, err := src.input(src.train, i, cfg.Train[i], scratch, prep)
+				x, err := src.input(src.train, i, cfg.Train[i], sc[w].buf, &sc[w].prep)
 				if err != nil {
 					return err
 				}
@@ -56,7 +58,7 @@ func produce(ctx context.Context, cfg FitConfig, src *source, perm []int, epoch,
 				}
 				patch(bt.images[k*stepSize:(k+1)*stepSize], full, in, step, rng.IntN(in.Height-step.Height+1), rng.IntN(in.Width-step.Width+1))
 				return nil
-			}, size)
+			})
 			if ctx.Err() != nil {
 				return
 			}

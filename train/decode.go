@@ -3,9 +3,9 @@ package train
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"papscope/internal/imagefile"
+	"papscope/internal/parallel"
 	"papscope/internal/shortcut"
 	"papscope/nn"
 )
@@ -50,9 +50,10 @@ func (d decoder) load(dst []float32, path string, prep *nn.Preprocessor) error {
 func (d decoder) all(ctx context.Context, examples []Example, workers int) ([]float32, error) {
 	size := d.size()
 	out := make([]float32, len(examples)*size)
-	err := parallel(ctx, len(examples), workers, func(i int, prep *nn.Preprocessor, _ []float32) error {
-		return d.load(out[i*size:(i+1)*size], examples[i].Path, prep)
-	}, 0)
+	sc := newScratch(parallel.Workers(len(examples), workers), 0)
+	err := parallel.For(ctx, len(examples), workers, func(_ context.Context, w, i int) error {
+		return d.load(out[i*size:(i+1)*size], examples[i].Path, &sc[w].prep)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -125,39 +126,17 @@ func (s *source) subset(ctx context.Context, examples []Example, pick []int, wor
 	return out, nil
 }
 
-// parallel calls f(i) for i in [0, n) on up to workers goroutines, each with
-// its own preprocessor and a scratch buffer of scratch floats, and returns the
-// error of the lowest failing index.
-func parallel(ctx context.Context, n, workers int, f func(i int, prep *nn.Preprocessor, scratch []float32) error, scratch int) error {
-	errs := make([]error, n)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range max(1, min(workers, n)) {
-		wg.Go(func() {
-			var prep nn.Preprocessor
-			buf := make([]float32, scratch)
-			for i := range next {
-				errs[i] = f(i, &prep, buf)
-			}
-		})
+// scratch is one goroutine's preprocessor and buffer for decoding inputs.
+type scratch struct {
+	prep nn.Preprocessor
+	buf  []float32
+}
+
+// newScratch returns the scratch of workers goroutines, with buffers of size floats.
+func newScratch(workers, size int) []scratch {
+	sc := make([]scratch, workers)
+	for w := range sc {
+		sc[w].buf = make([]float32, size)
 	}
-feed:
-	for i := range n {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return sc
 }

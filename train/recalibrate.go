@@ -3,10 +3,10 @@ package train
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"gorgonia.org/tensor"
 
+	"papscope/internal/parallel"
 	"papscope/nn"
 )
 
@@ -39,31 +39,22 @@ func (n *Net) Recalibrate(ctx context.Context, images []float32, in nn.Dims, bat
 		return err
 	}
 	sums := make([]map[string]*moments, workers)
-	errs := make([]error, workers)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for k := range workers {
-		wg.Go(func() {
-			sums[k], errs[k] = statisticsWorker(w, in, batch, size, images, next)
-		})
-	}
-feed:
-	for c := range chunks {
-		select {
-		case next <- c:
-		case <-ctx.Done():
-			break feed
+	graphs := make([]*graph, workers)
+	err = parallel.For(ctx, chunks, workers, func(_ context.Context, k, c int) error {
+		if graphs[k] == nil {
+			net, err := New(w)
+			if err == nil {
+				graphs[k], err = build(net, batch, in, statistics, tensor.Float32)
+			}
+			if err != nil {
+				return err
+			}
+			sums[k] = map[string]*moments{}
 		}
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+		return addStatistics(sums[k], graphs[k], images[c*batch*size:(c+1)*batch*size])
+	})
+	if err != nil {
 		return fmt.Errorf("train: recalibrate: %w", err)
-	}
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
 	}
 	total := map[string]*moments{}
 	for _, s := range sums {
@@ -83,45 +74,25 @@ feed:
 	return nil
 }
 
-// statisticsWorker runs a statistics-mode graph of w over the chunks it
-// receives and returns each batch-normalization layer's summed moments.
-func statisticsWorker(w *nn.Weights, in nn.Dims, batch, size int, images []float32, chunks <-chan int) (map[string]*moments, error) {
-	var gr *graph
-	sums := map[string]*moments{}
-	var failed error
-	for c := range chunks {
-		if failed != nil {
-			continue // drain
-		}
-		if gr == nil {
-			net, err := New(w)
-			if err == nil {
-				gr, err = build(net, batch, in, statistics, tensor.Float32)
-			}
-			if err != nil {
-				failed = err
-				continue
-			}
-		}
-		if err := gr.setInput(images[c*batch*size : (c+1)*batch*size]); err != nil {
-			failed = err
-			continue
-		}
-		if err := gr.exec(); err != nil {
-			failed = fmt.Errorf("train: recalibrate: %w", err)
-			continue
-		}
-		for _, st := range gr.stats {
-			m := sums[st.name]
-			if m == nil {
-				m = newMoments(len(st.mean.Data().([]float32)))
-				sums[st.name] = m
-			}
-			m.add(st.mean.Data().([]float32), st.variance.Data().([]float32))
-		}
-		gr.vm.Reset()
+// addStatistics runs gr, a statistics-mode graph, over one chunk of images
+// and adds each batch-normalization layer's moments to sums.
+func addStatistics(sums map[string]*moments, gr *graph, chunk []float32) error {
+	if err := gr.setInput(chunk); err != nil {
+		return err
 	}
-	return sums, failed
+	if err := gr.exec(); err != nil {
+		return err
+	}
+	for _, st := range gr.stats {
+		m := sums[st.name]
+		if m == nil {
+			m = newMoments(len(st.mean.Data().([]float32)))
+			sums[st.name] = m
+		}
+		m.add(st.mean.Data().([]float32), st.variance.Data().([]float32))
+	}
+	gr.vm.Reset()
+	return nil
 }
 
 // moments sums per-channel statistics of equal-sized chunks: their means and

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"papscope/calibrate"
+	"papscope/internal/parallel"
 	"papscope/metrics"
 	"papscope/nn"
 )
@@ -25,27 +26,28 @@ func forward(ctx context.Context, w *nn.Weights, examples []Example, src *source
 	if !sameCrop(src.dec.treat.Crop, model.Crop()) {
 		return out, nil, fmt.Errorf("train: validation inputs are cropped at %g, but the weights record crop %g", src.dec.treat.Crop, model.Crop())
 	}
-	workers = max(1, min(workers, len(examples)))
-	models := make(chan *nn.Model, workers)
-	models <- model
-	for range workers - 1 {
-		models <- model.Clone()
+	workers = parallel.Workers(len(examples), workers)
+	models := make([]*nn.Model, workers)
+	for w := range models {
+		models[w] = model
+		if w > 0 {
+			models[w] = model.Clone()
+		}
 	}
-	err = parallel(ctx, len(examples), workers, func(i int, prep *nn.Preprocessor, scratch []float32) error {
-		x, err := src.input(cache, i, examples[i], scratch, prep)
+	sc := newScratch(workers, src.dec.size())
+	err = parallel.For(ctx, len(examples), workers, func(_ context.Context, w, i int) error {
+		x, err := src.input(cache, i, examples[i], sc[w].buf, &sc[w].prep)
 		if err != nil {
 			return err
 		}
-		m := <-models
-		defer func() { models <- m }()
-		o, err := m.Forward(x)
+		o, err := models[w].Forward(x)
 		if err != nil {
 			return err
 		}
 		probs[i] = slices.Clone(o.Probs[:])
 		out.Logits[i], out.Pooled[i], out.Labels[i] = o.Logits, slices.Clone(o.Pooled), examples[i].Class
 		return nil
-	}, src.dec.size())
+	})
 	return out, probs, err
 }
 

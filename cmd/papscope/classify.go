@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -8,11 +9,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sync"
 	"text/tabwriter"
 	"time"
 
 	"papscope/internal/imagefile"
+	"papscope/internal/parallel"
 	"papscope/internal/results"
 	"papscope/nn"
 )
@@ -162,26 +163,18 @@ func classifyEach(model *nn.Model, n, workers int, classify func(m *nn.Model, i 
 	for i := range slots {
 		slots[i] = make(chan result, 1)
 	}
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for k := range min(workers, n) {
-		m := model
+	models := make([]*nn.Model, parallel.Workers(n, workers))
+	for k := range models {
+		models[k] = model
 		if k > 0 {
-			m = model.Clone()
+			models[k] = model.Clone()
 		}
-		wg.Go(func() {
-			for i := range jobs {
-				slots[i] <- classify(m, i)
-			}
-		})
 	}
-	go func() {
-		for i := range n {
-			jobs <- i
-		}
-		close(jobs)
-		wg.Wait()
-	}()
+	// A file that fails is a result, not an error: the loop goes on past it.
+	go parallel.For(context.Background(), n, workers, func(_ context.Context, k, i int) error {
+		slots[i] <- classify(models[k], i)
+		return nil
+	})
 	out := make(chan result)
 	go func() {
 		for _, s := range slots {

@@ -189,7 +189,7 @@ func TestImportTorchRefusesOtherArchitecture(t *testing.T) {
 	}{
 		{"dense 128", "m.fc1 = torch.nn.Linear(256, 128); m.fc2 = torch.nn.Linear(128, 4)", []string{"fc1", "dense", "[128 256]"}},
 		{"5 classes", "m.fc2 = torch.nn.Linear(256, 5)", []string{"fc2", "dense_1", "[5 256]"}},
-		{"no residual block 7", "m.blocks = m.blocks[:7]", []string{"blocks.7.sep_a", "separable_conv2d_15", "no tensor"}},
+		{"no residual block 7", "m.blocks = m.blocks[:7]", []string{"blocks.7.sep_a", "separable_conv2d_15", "missing from the state_dict"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,9 +7,9 @@ import (
 	"image/color"
 	"math"
 	"math/rand/v2"
-	"sync"
 
 	"papscope/internal/imagefile"
+	"papscope/internal/parallel"
 	"papscope/nn"
 )
 
@@ -68,75 +68,64 @@ func ProbeNILM(ctx context.Context, model *nn.Model, paths []string, jpegQuality
 	const nilm = 2
 	type count struct{ plain, aug int }
 	counts := make([]count, len(paths))
-	errs := make([]error, len(paths))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range max(1, workers) {
-		m := model.Clone()
-		prep := nn.Preprocessor{Crop: model.Weights().Meta.Crop}
-		in := model.InputDims()
-		input := make([]float32, in.Height*in.Width*3)
-		wg.Go(func() {
-			for i := range next {
-				counts[i], errs[i] = func() (count, error) {
-					var c count
-					img, err := imagefile.Read(paths[i])
-					if err != nil {
-						return c, err
-					}
-					classify := func(img image.Image) (bool, error) {
-						img, err := Treatment{JPEGQuality: jpegQuality}.Apply(img)
-						if err != nil {
-							return false, err
-						}
-						if err := prep.Image(input, in, img); err != nil {
-							return false, fmt.Errorf("%s: %w", paths[i], err)
-						}
-						o, err := m.Forward(input)
-						if err != nil {
-							return false, fmt.Errorf("%s: %w", paths[i], err)
-						}
-						return argmax(o.Probs[:]) == nilm, nil
-					}
-					ok, err := classify(img)
-					if err != nil {
-						return c, err
-					}
-					c.plain = int(b2f(ok))
-					rng := rand.New(rand.NewPCG(seed, uint64(i)))
-					for range copies {
-						aug, err := AugmentLikeAbnormal(img, rng)
-						if err != nil {
-							return c, err
-						}
-						if ok, err = classify(aug); err != nil {
-							return c, err
-						}
-						c.aug += int(b2f(ok))
-					}
-					return c, nil
-				}()
-			}
-		})
+	type worker struct {
+		m     *nn.Model
+		prep  nn.Preprocessor
+		input []float32
 	}
-feed:
-	for i := range paths {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
+	in := model.InputDims()
+	ws := make([]worker, parallel.Workers(len(paths), workers))
+	for w := range ws {
+		ws[w] = worker{model.Clone(), nn.Preprocessor{Crop: model.Weights().Meta.Crop}, make([]float32, in.Height*in.Width*3)}
+	}
+	err := parallel.For(ctx, len(paths), workers, func(_ context.Context, w, i int) error {
+		m, prep, input := ws[w].m, &ws[w].prep, ws[w].input
+		var c count
+		img, err := imagefile.Read(paths[i])
+		if err != nil {
+			return err
 		}
-	}
-	close(next)
-	wg.Wait()
+		classify := func(img image.Image) (bool, error) {
+			img, err := Treatment{JPEGQuality: jpegQuality}.Apply(img)
+			if err != nil {
+				return false, err
+			}
+			if err := prep.Image(input, in, img); err != nil {
+				return false, fmt.Errorf("%s: %w", paths[i], err)
+			}
+			o, err := m.Forward(input)
+			if err != nil {
+				return false, fmt.Errorf("%s: %w", paths[i], err)
+			}
+			return argmax(o.Probs[:]) == nilm, nil
+		}
+		ok, err := classify(img)
+		if err != nil {
+			return err
+		}
+		c.plain = int(b2f(ok))
+		rng := rand.New(rand.NewPCG(seed, uint64(i)))
+		for range copies {
+			aug, err := AugmentLikeAbnormal(img, rng)
+			if err != nil {
+				return err
+			}
+			if ok, err = classify(aug); err != nil {
+				return err
+			}
+			c.aug += int(b2f(ok))
+		}
+		counts[i] = c
+		return nil
+	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err != nil {
+		return nil, fmt.Errorf("NILM probe: %w", err)
+	}
 	var plain, aug int
-	for i, err := range errs {
-		if err != nil {
-			return nil, fmt.Errorf("NILM probe: %w", err)
-		}
+	for i := range paths {
 		plain += counts[i].plain
 		aug += counts[i].aug
 	}

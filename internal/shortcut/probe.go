@@ -6,9 +6,9 @@ import (
 	"image"
 	"math"
 	"os"
-	"sync"
 
 	"papscope/internal/imagefile"
+	"papscope/internal/parallel"
 	"papscope/metrics"
 	"papscope/nn"
 )
@@ -111,33 +111,13 @@ func Measure(path string, t Treatment) (Stats, error) {
 // MeasureAll measures every file on workers goroutines.
 func MeasureAll(ctx context.Context, paths []string, t Treatment, workers int) ([]Stats, error) {
 	out := make([]Stats, len(paths))
-	errs := make([]error, len(paths))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range max(1, workers) {
-		wg.Go(func() {
-			for i := range next {
-				out[i], errs[i] = Measure(paths[i], t)
-			}
-		})
-	}
-feed:
-	for i := range paths {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	err := parallel.For(ctx, len(paths), workers, func(_ context.Context, _, i int) error {
+		var err error
+		out[i], err = Measure(paths[i], t)
+		return err
+	})
+	if err != nil {
 		return nil, err
-	}
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 }
