@@ -296,18 +296,19 @@ func (m *Model) ClassifyRGBA(pix []byte, width, height int) (Output, error) {
 // ClassifyRGBATimed is ClassifyRGBA that also records in t, when t is not nil,
 // the time spent preprocessing and in each kind of layer.
 func (m *Model) ClassifyRGBATimed(pix []byte, width, height int, t *ClassifyTimes) (Output, error) {
-	if t == nil {
-		if err := m.PreprocessRGBA(m.input, pix, width, height); err != nil {
-			return Output{}, err
-		}
-		return m.Forward(m.input)
+	var start time.Time
+	if t != nil {
+		start = time.Now()
 	}
-	start := time.Now()
 	if err := m.PreprocessRGBA(m.input, pix, width, height); err != nil {
 		return Output{}, err
 	}
-	t.Preprocess = time.Since(start)
-	return m.ForwardTimed(m.input, &t.Layers)
+	var layers *LayerTimes
+	if t != nil {
+		t.Preprocess = time.Since(start)
+		layers = &t.Layers
+	}
+	return m.forward(m.input, newStopwatch(layers))
 }
 
 // globalAvgPool averages an n×c feature map over its n pixels.
