@@ -29,9 +29,6 @@ import (
 	"papscope/nn"
 )
 
-// Extensions lists the accepted image file extensions, lower case; matching is case-insensitive.
-var Extensions = []string{".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
-
 // ManifestName is the file beside the class folders that Load reads for
 // each file's slide and original (a groups CSV, see LoadGroups).
 const ManifestName = "manifest.csv"
@@ -80,7 +77,7 @@ func (d *Dataset) Warnings() []string {
 	}
 	if n := len(d.Ignored); n > 0 {
 		w = append(w, fmt.Sprintf("%s: ignored %d hidden or non-image %s in class folders (want %s): %s",
-			d.Root, n, plural(n, "file", "files"), strings.Join(Extensions, " "), listFew(d.Ignored, 5)))
+			d.Root, n, plural(n, "file", "files"), strings.Join(imagefile.Extensions(), " "), listFew(d.Ignored, 5)))
 	}
 	return w
 }
@@ -173,7 +170,7 @@ func Scan(dir string) (*Dataset, error) {
 				hint = fmt.Sprintf(" (%d other %s ignored)", k, plural(k, "file", "files"))
 			}
 			return nil, fmt.Errorf("class folder %s has no images with extension %s%s",
-				filepath.Join(dir, f), strings.Join(Extensions, " "), hint)
+				filepath.Join(dir, f), strings.Join(imagefile.Extensions(), " "), hint)
 		}
 	}
 	slices.SortFunc(d.Items, func(a, b Item) int {
@@ -236,7 +233,7 @@ func (d *Dataset) walkClass(folder string, c int) error {
 			st, err := os.Stat(path)
 			regular = err == nil && st.Mode().IsRegular()
 		}
-		if hidden || !regular || !slices.Contains(Extensions, strings.ToLower(filepath.Ext(path))) {
+		if hidden || !regular || !slices.Contains(imagefile.Extensions(), strings.ToLower(filepath.Ext(path))) {
 			rel, _ := filepath.Rel(d.Root, path)
 			d.Ignored = append(d.Ignored, filepath.ToSlash(rel))
 			return nil

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"papscope/internal/imagefile"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -47,7 +49,7 @@ func makeTree(t *testing.T, files ...string) string {
 			t.Fatal(err)
 		}
 		content := []byte("not an image")
-		if slices.Contains(Extensions, strings.ToLower(filepath.Ext(f))) {
+		if slices.Contains(imagefile.Extensions(), strings.ToLower(filepath.Ext(f))) {
 			content = data
 		}
 		if err := os.WriteFile(p, content, 0o644); err != nil {
@@ -86,9 +88,9 @@ func listing(d *Dataset, items []Item) string {
 func TestScan(t *testing.T) {
 	root := makeTree(t,
 		"hsil/b.PNG", "hsil/a.jpg", "hsil/sub/deeper/c.TIFF", "hsil/.hidden.png", "hsil/.cache/x.png",
-		"LSIL/x.jpeg", "LSIL/notes.txt",
+		"LSIL/x.jpeg", "LSIL/y.GIF", "LSIL/notes.txt",
 		"NIML/n1.bmp", "NIML/n2.tif",
-		"Scc/s.png",
+		"Scc/s.png", "Scc/t.webp",
 		"README.md", "extra/e.png", ".git/config",
 	)
 	d, err := Scan(root)

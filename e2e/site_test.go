@@ -3,11 +3,14 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/csv"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
+	"image/png"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -24,6 +27,7 @@ import (
 	"github.com/chromedp/cdproto/performance"
 	"github.com/chromedp/chromedp"
 
+	"papscope/internal/imagehead"
 	"papscope/internal/results"
 	"papscope/internal/serve"
 	"papscope/nn"
@@ -765,17 +769,27 @@ func TestBadInput(t *testing.T) {
 	if err := jpeg.Encode(&jpg, img, &jpeg.Options{Quality: 90}); err != nil {
 		t.Fatal(err)
 	}
+	var huge bytes.Buffer // a PNG whose header claims one pixel more than the admission policy's limit
+	if err := png.Encode(&huge, image.NewGray(image.Rect(0, 0, 2, 2))); err != nil {
+		t.Fatal(err)
+	}
+	ihdr := huge.Bytes()[12:29] // the IHDR chunk's type and data, after the signature and its length
+	binary.BigEndian.PutUint32(ihdr[4:], imagehead.MaxPixels/1000+1)
+	binary.BigEndian.PutUint32(ihdr[8:], 1000)
+	binary.BigEndian.PutUint32(huge.Bytes()[29:], crc32.ChecksumIEEE(ihdr))
 	bad := map[string][]byte{
 		"notes.png":     []byte("This is a text file, not a PNG image.\n"),
 		"truncated.jpg": jpg.Bytes()[:jpg.Len()/3],
 		"empty.png":     nil,
+		"huge.png":      huge.Bytes(),
 	}
+	wantMsg := map[string]string{"huge.png": fmt.Sprintf("at most %d megapixels", imagehead.MaxPixels/1_000_000)}
 	good := suite.samples[0]
 	ref := cliClassify(t, suite.weights, good.path)[filepath.Base(good.path)]
 
 	p := openPage(t)
 	p.load("")
-	for _, name := range []string{"notes.png", "truncated.jpg", "empty.png"} {
+	for _, name := range []string{"notes.png", "truncated.jpg", "empty.png", "huge.png"} {
 		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, bad[name], 0o644); err != nil {
 			t.Fatal(err)
@@ -786,6 +800,9 @@ func TestBadInput(t *testing.T) {
 		msg := eval[string](p, `(() => { const e = document.querySelector('#error'); return e.checkVisibility() ? e.textContent.trim() : ''; })()`)
 		if msg == "" {
 			t.Errorf("%s: #error is not shown, or says nothing", name)
+		}
+		if want := wantMsg[name]; !strings.Contains(msg, want) {
+			t.Errorf("%s: #error says %q, want it to contain %q", name, msg, want)
 		}
 		if role := eval[string](p, `document.querySelector('#error').getAttribute('role') ?? ''`); role != "alert" {
 			t.Errorf("#error has role %q, want alert", role)

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"time"
 )
 
 // Output is the result of one forward pass. The slices point into the model's
@@ -289,10 +290,25 @@ func (m *Model) ClassifyImage(img image.Image) (Output, error) {
 // ClassifyRGBA preprocesses raw non-premultiplied RGBA bytes (as a canvas
 // gives them) as PreprocessRGBA does and runs the network.
 func (m *Model) ClassifyRGBA(pix []byte, width, height int) (Output, error) {
+	return m.ClassifyRGBATimed(pix, width, height, nil)
+}
+
+// ClassifyRGBATimed is ClassifyRGBA that also records in t, when t is not nil,
+// the time spent preprocessing and in each kind of layer.
+func (m *Model) ClassifyRGBATimed(pix []byte, width, height int, t *ClassifyTimes) (Output, error) {
+	var start time.Time
+	if t != nil {
+		start = time.Now()
+	}
 	if err := m.PreprocessRGBA(m.input, pix, width, height); err != nil {
 		return Output{}, err
 	}
-	return m.Forward(m.input)
+	var layers *LayerTimes
+	if t != nil {
+		t.Preprocess = time.Since(start)
+		layers = &t.Layers
+	}
+	return m.forward(m.input, newStopwatch(layers))
 }
 
 // globalAvgPool averages an n×c feature map over its n pixels.

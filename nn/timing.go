@@ -16,6 +16,13 @@ func (t LayerTimes) Total() time.Duration {
 	return t.Conv1 + t.Depthwise + t.Pointwise + t.Pool + t.Head
 }
 
+// ClassifyTimes is the time one classification spent preprocessing the image
+// and running the network.
+type ClassifyTimes struct {
+	Preprocess time.Duration // resizing and scaling the image to the network's input
+	Layers     LayerTimes    // the forward pass, by layer kind
+}
+
 // layerKind names a field of LayerTimes for a stopwatch.
 type layerKind int
 

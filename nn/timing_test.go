@@ -46,3 +46,36 @@ func TestForwardTimedChargesEveryLayerKind(t *testing.T) {
 	}
 	t.Logf("%+v", times)
 }
+
+// TestClassifyRGBATimed: the timed classification gives ClassifyRGBA's result,
+// times preprocessing and every layer kind, and replaces stale figures.
+func TestClassifyRGBATimed(t *testing.T) {
+	in := Dims{32, 24}
+	m, err := NewModel(testWeights(t, in, 6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const w, h = 40, 30
+	pix := make([]byte, 4*w*h)
+	for i := range pix {
+		pix[i] = byte(i * 7)
+	}
+	want, err := m.ClassifyRGBA(pix, w, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	times := ClassifyTimes{Preprocess: time.Hour, Layers: LayerTimes{Head: time.Hour}}
+	got, err := m.ClassifyRGBATimed(pix, w, h, &times)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Logits != want.Logits {
+		t.Errorf("ClassifyRGBATimed logits %v, ClassifyRGBA %v", got.Logits, want.Logits)
+	}
+	if times.Preprocess <= 0 || times.Preprocess >= time.Hour || times.Layers.Head <= 0 || times.Layers.Head >= time.Hour {
+		t.Errorf("times %+v: want fresh positive preprocess and head times", times)
+	}
+	if _, err := m.ClassifyRGBATimed(pix[:4], w, h, &times); err == nil {
+		t.Error("short pixels: no error")
+	}
+}

@@ -51,6 +51,10 @@
 //	gradcam:  "cam" {"class","width","height","values"}: the Grad-CAM map at the
 //	          network's feature resolution, row-major, in [0,1]
 //
+// One response answers no request: {"kind":"fatal","id":0,"error":...}
+// ([bridge.Fatal]), sent by worker.js when the module cannot start in the
+// worker; the page then fails every call on that worker with its error.
+//
 // The worker handles one request at a time, in order.
 package main
 

@@ -41,7 +41,7 @@ func connect(w js.Value, onFatal func(msg string)) *conn {
 		switch err := json.Unmarshal([]byte(args[0].Get("data").Get("msg").String()), &resp); {
 		case err != nil:
 			die("papscope's worker sent a message the page cannot read: " + err.Error())
-		case resp.Kind == "fatal":
+		case resp.Kind == bridge.Fatal:
 			die(resp.Error)
 		default:
 			c.deliver(resp)

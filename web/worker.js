@@ -1,6 +1,9 @@
 // papscope worker: glue only. It runs the page's compiled module in this
 // worker; Go then answers the page's messages (protocol: wasm/main.go, docs/DESIGN.md#browser).
 'use strict';
+// FATAL is the kind of the response that says this worker cannot run
+// (bridge.Fatal in internal/bridge; TestWorkerFatalKind keeps them equal).
+const FATAL = 'fatal';
 importScripts('wasm_exec.js');
 self.papscopeQueue = []; // messages that arrive before Go runs; Go drains them
 self.onmessage = (e) => {
@@ -28,6 +31,6 @@ async function start(module) {
       goHandler(e);
     };
   } catch (err) {
-    self.postMessage({ msg: JSON.stringify({ kind: 'fatal', id: 0, error: 'worker: ' + (err && err.message ? err.message : err) }) });
+    self.postMessage({ msg: JSON.stringify({ kind: FATAL, id: 0, error: 'worker: ' + (err && err.message ? err.message : err) }) });
   }
 }

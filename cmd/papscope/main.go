@@ -45,7 +45,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"info", "[-weights W] [-json]", "show the architecture, parameter counts and the weights' metadata", runInfo},
-		{"classify", "[-weights W] [-json | -csv] IMAGE...", "classify images (" + imagefile.Formats + "); -csv writes the columns of the page's batch export", runClassify},
+		{"classify", "[-weights W] [-json | -csv] IMAGE...", "classify images (" + imagefile.Formats() + "); -csv writes the columns of the page's batch export", runClassify},
 		{"import", "-format tfjs|torch -o OUT.safetensors model.json|state_dict.safetensors", "convert a TensorFlow.js layers model (Keras weights) or a PyTorch twin's state_dict to papscope weights", runImport},
 		{"train", "-data DIR -o OUT.safetensors [-epochs 20 -batch 16 -lr 1e-3 -size 128|WxH -seed 1 -resume CKPT -groups CSV -init W -patience 5 -split 0.7,0.15,0.15]", "train the network on a folder of HSIL/LSIL/NILM/SCC images (Ctrl-C saves a checkpoint)", runTrain},
 		{"eval", "[-weights W] -data DIR [-json] [-plot FILE.png] [-workers N]", "evaluate weights on a class-folder dataset: accuracy, per-class metrics, confusion matrix, AUC, ECE", runEval},

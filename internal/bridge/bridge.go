@@ -36,6 +36,11 @@ const (
 	GradCAM Kind = "gradcam"
 )
 
+// Fatal is the one response no request asks for: a worker that cannot run
+// (web/worker.js sends it, with ID 0, when the module fails to start) says so
+// in Error, and the page fails every call waiting on that worker.
+const Fatal Kind = "fatal"
+
 // Request is a message from the page to the worker.
 type Request struct {
 	Kind   Kind     `json:"kind"`
@@ -115,7 +120,6 @@ func ClassIndex(name string) int {
 type Engine struct {
 	model *nn.Model
 	card  modelcard.Card
-	input []float32 // the network input of the image being classified
 
 	// The last Classify with CAM: its model and a copy of its features.
 	camModel *nn.Model
@@ -220,27 +224,14 @@ func (e *Engine) classify(req Request, bufs [][]byte) (Response, error) {
 	if want := req.Width * req.Height * 4; len(bufs[0]) != want {
 		return Response{}, fmt.Errorf("classify: %d bytes of pixels, want %d for %d×%d RGBA", len(bufs[0]), want, req.Width, req.Height)
 	}
-	// model.ClassifyRGBA in two steps, timed apart.
-	in := e.model.InputDims()
-	if n := in.Height * in.Width * 3; len(e.input) != n {
-		e.input = make([]float32, n)
-	}
+	var times nn.ClassifyTimes
 	start := e.now()
-	if err := e.model.PreprocessRGBA(e.input, bufs[0], req.Width, req.Height); err != nil { // the weights' crop, as the CLI's ClassifyImage
-		return Response{}, err
-	}
-	prepared := e.now()
-	var layers nn.LayerTimes
-	out, err := e.model.ForwardTimed(e.input, &layers)
+	out, err := e.model.ClassifyRGBATimed(bufs[0], req.Width, req.Height, &times) // the weights' crop, as the CLI's ClassifyImage
 	if err != nil {
 		return Response{}, err
 	}
 	done := e.now()
-	timing := &Timing{
-		Preprocess: millis(prepared.Sub(start)), Forward: millis(done.Sub(prepared)),
-		Conv1: millis(layers.Conv1), Depthwise: millis(layers.Depthwise), Pointwise: millis(layers.Pointwise),
-		Pool: millis(layers.Pool), Head: millis(layers.Head),
-	}
+	timing := timingOf(times)
 	top := out.Top()
 	resp := Response{
 		Name: req.Name, Probs: out.Probs, Top: nn.ClassNames()[top], Ms: millis(done.Sub(start)),
@@ -257,6 +248,16 @@ func (e *Engine) classify(req Request, bufs [][]byte) (Response, error) {
 		timing.CAM = millis(e.now().Sub(done))
 	}
 	return resp, nil
+}
+
+// timingOf converts nn's split of one classification to milliseconds.
+func timingOf(t nn.ClassifyTimes) *Timing {
+	l := t.Layers
+	return &Timing{
+		Preprocess: millis(t.Preprocess), Forward: millis(l.Total()),
+		Conv1: millis(l.Conv1), Depthwise: millis(l.Depthwise), Pointwise: millis(l.Pointwise),
+		Pool: millis(l.Pool), Head: millis(l.Head),
+	}
 }
 
 // millis returns d in milliseconds.

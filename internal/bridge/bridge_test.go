@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"image"
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -184,20 +186,21 @@ func TestRequestErrors(t *testing.T) {
 	}
 }
 
-// TestClassifyTiming checks the phase split with a clock whose n-th reading is
-// n ms after the one before: preprocess 2 ms, forward 3 ms, Grad-CAM 4 ms. The
-// split of the forward pass by layer kind is nn's, on the real clock.
+// TestClassifyTiming checks the phase split: the bridge's clock, whose n-th
+// reading is n ms after the one before, times nn's one classification call (2 ms)
+// and Grad-CAM (3 ms); preprocessing and the forward pass by layer kind are
+// nn's, on the real clock, and the forward pass is the sum of its layer kinds.
 func TestClassifyTiming(t *testing.T) {
 	e := NewEngine()
 	if r := e.Handle(Request{Kind: Load, Files: []string{"w.safetensors"}}, [][]byte{weightsFile(t, 3, nn.Dims{Height: 16, Width: 16})}); r.Error != "" {
 		t.Fatal(r.Error)
 	}
 	for _, tc := range []struct {
-		cam  bool
-		want Timing
+		cam     bool
+		wantCAM float64
 	}{
-		{false, Timing{Preprocess: 2, Forward: 3}},
-		{true, Timing{Preprocess: 2, Forward: 3, CAM: 4}},
+		{false, 0},
+		{true, 3},
 	} {
 		clock, step := time.Unix(0, 0), time.Duration(0)
 		e.now = func() time.Time {
@@ -212,20 +215,46 @@ func TestClassifyTiming(t *testing.T) {
 		if r.Timing == nil {
 			t.Fatalf("cam %v: no timing", tc.cam)
 		}
-		phases := *r.Timing
-		layers := []float64{phases.Conv1, phases.Depthwise, phases.Pointwise, phases.Pool, phases.Head}
-		phases.Conv1, phases.Depthwise, phases.Pointwise, phases.Pool, phases.Head = 0, 0, 0, 0, 0
-		if phases != tc.want || r.Ms != 5 {
-			t.Errorf("cam %v: timing %+v, ms %v; want %+v, ms 5", tc.cam, phases, r.Ms, tc.want)
+		p := *r.Timing
+		if r.Ms != 2 || p.CAM != tc.wantCAM || p.Copy != 0 {
+			t.Errorf("cam %v: ms %v, cam %v ms, copy %v ms; want 2, %v, 0", tc.cam, r.Ms, p.CAM, p.Copy, tc.wantCAM)
 		}
+		layers := []float64{p.Conv1, p.Depthwise, p.Pointwise, p.Pool, p.Head}
+		sum := 0.0
 		for i, ms := range layers {
+			sum += ms
 			if ms <= 0 {
 				t.Errorf("cam %v: layer kind %d took %v ms, want > 0 (conv1, depthwise, pointwise, pool, head)", tc.cam, i, ms)
 			}
 		}
+		if p.Preprocess <= 0 {
+			t.Errorf("cam %v: preprocessing took %v ms, want > 0", tc.cam, p.Preprocess)
+		}
+		if math.Abs(p.Forward-sum) > 1e-9*sum {
+			t.Errorf("cam %v: forward %v ms, want the layer kinds' sum %v", tc.cam, p.Forward, sum)
+		}
 	}
 	if r := e.Handle(Request{Kind: GradCAM, Class: "HSIL"}, nil); r.Timing != nil {
 		t.Errorf("gradcam response has timing %+v", r.Timing)
+	}
+}
+
+// TestWorkerFatalKind: web/worker.js declares the fatal kind once, as FATAL,
+// and it is Fatal; the page's Go side matches Fatal.
+func TestWorkerFatalKind(t *testing.T) {
+	js, err := os.ReadFile(filepath.Join("..", "..", "web", "worker.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^const FATAL = '([^']*)';$`).FindAllSubmatch(js, -1)
+	if len(m) != 1 {
+		t.Fatalf("web/worker.js declares FATAL %d times, want once", len(m))
+	}
+	if got := Kind(m[0][1]); got != Fatal {
+		t.Errorf("web/worker.js: FATAL is %q, want %q (bridge.Fatal)", got, Fatal)
+	}
+	if n := strings.Count(string(js), "'"+string(Fatal)+"'"); n != 1 {
+		t.Errorf("web/worker.js spells %q %d times, want once (in FATAL)", Fatal, n)
 	}
 }
 

@@ -7,12 +7,17 @@ import (
 	"hash/crc32"
 	"image"
 	"image/color"
+	"image/gif"
 	"image/jpeg"
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"papscope/internal/imagehead"
+	"papscope/nn"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
@@ -54,17 +59,21 @@ func TestDecode(t *testing.T) {
 		name    string
 		data    []byte
 		wantErr string // empty: must decode to 12×9
+		errIs   error  // when set, the error must wrap it
 	}{
-		{"png", pngData, ""},
-		{"jpeg", jpegData, ""},
-		{"bmp", encode(t, func(b *bytes.Buffer, m image.Image) error { return bmp.Encode(b, m) }), ""},
-		{"tiff", encode(t, func(b *bytes.Buffer, m image.Image) error { return tiff.Encode(b, m, nil) }), ""},
-		{"empty", nil, "empty file"},
-		{"text", []byte("hello, this is not an image\n"), "not a recognised image"},
-		{"truncated jpeg", jpegData[:len(jpegData)/2], "corrupt or truncated"},
-		{"jpeg cut in its data", jpegData[:len(jpegData)-40], "corrupt or truncated jpeg"},
-		{"truncated png", pngData[:40], "png"},
-		{"huge png", hugePNG(t, 100000, 100000), "at most 64 MP"},
+		{"png", pngData, "", nil},
+		{"jpeg", jpegData, "", nil},
+		{"bmp", encode(t, func(b *bytes.Buffer, m image.Image) error { return bmp.Encode(b, m) }), "", nil},
+		{"tiff", encode(t, func(b *bytes.Buffer, m image.Image) error { return tiff.Encode(b, m, nil) }), "", nil},
+		{"gif", encode(t, func(b *bytes.Buffer, m image.Image) error { return gif.Encode(b, m, nil) }), "", nil},
+		{"empty", nil, "empty file", nil},
+		{"text", []byte("hello, this is not an image\n"), "not a recognised image", nil},
+		{"truncated jpeg", jpegData[:len(jpegData)/2], "corrupt or truncated", nil},
+		{"jpeg cut in its data", jpegData[:len(jpegData)-40], "corrupt or truncated jpeg", nil},
+		{"truncated png", pngData[:40], "png", nil},
+		{"huge png", hugePNG(t, 100000, 100000), "too large", imagehead.ErrTooLarge},
+		{"png just over the pixel limit", hugePNG(t, imagehead.MaxPixels/1000+1, 1000), "megapixels", imagehead.ErrTooLarge},
+		{"png over the side limit", hugePNG(t, nn.MaxSourceSide+1, 1), "pixels a side", imagehead.ErrTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,6 +89,9 @@ func TestDecode(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Decode error = %v, want it to contain %q", err, tt.wantErr)
+			}
+			if tt.errIs != nil && !errors.Is(err, tt.errIs) {
+				t.Fatalf("Decode error = %v, want it to wrap %v", err, tt.errIs)
 			}
 		})
 	}
@@ -106,5 +118,31 @@ func TestRead(t *testing.T) {
 	}
 	if _, err := Read(filepath.Join(dir, "missing.png")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: error %v, want not-exist", err)
+	}
+}
+
+// TestFormats: the help text names every format decoded, and the extensions
+// are those of the formats decoded, each once, lower case with the dot.
+func TestFormats(t *testing.T) {
+	help := Formats()
+	var want []string
+	for _, f := range formats {
+		if !strings.Contains(strings.ToLower(help), f.Name) {
+			t.Errorf("Formats() = %q does not name %s", help, f.Name)
+		}
+		want = append(want, f.Extensions...)
+	}
+	got := Extensions()
+	if !slices.Equal(got, want) {
+		t.Errorf("Extensions() = %v, want %v", got, want)
+	}
+	for i, e := range got {
+		if e != strings.ToLower(e) || !strings.HasPrefix(e, ".") || slices.Contains(got[:i], e) {
+			t.Errorf("extension %q: want lower case, with the dot, listed once", e)
+		}
+	}
+	got[0] = ".changed" // a copy: the caller cannot change the list
+	if Extensions()[0] == ".changed" {
+		t.Error("Extensions returned the package's own slice")
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"papscope/nn"
+
 	"golang.org/x/image/bmp"
 )
 
@@ -107,16 +109,24 @@ func TestRead(t *testing.T) {
 	}
 }
 
+// TestCheckSize: the admission policy admits up to MaxPixels and nn.MaxSourceSide
+// a side, refuses larger images with ErrTooLarge, and empty ones without it.
 func TestCheckSize(t *testing.T) {
+	side := nn.MaxSourceSide
 	for _, tc := range []struct {
-		w, h int
-		ok   bool
+		w, h     int
+		ok       bool
+		tooLarge bool
 	}{
-		{1, 1, true}, {2048, 1536, true}, {0, 10, false}, {10, -1, false},
-		{MaxPixels, 1, true}, {MaxPixels + 1, 1, false}, {1 << 20, 1 << 20, false},
+		{1, 1, true, false}, {2048, 1536, true, false},
+		{0, 10, false, false}, {10, -1, false, false},
+		{MaxPixels / 1000, 1000, true, false}, {MaxPixels/1000 + 1, 1000, false, true},
+		{side, 1, true, false}, {side + 1, 1, false, true}, {1, side + 1, false, true},
+		{1 << 20, 1 << 20, false, true},
 	} {
-		if err := CheckSize("png", tc.w, tc.h); (err == nil) != tc.ok {
-			t.Errorf("CheckSize(%d, %d) = %v, want ok %v", tc.w, tc.h, err, tc.ok)
+		err := CheckSize("png", tc.w, tc.h)
+		if (err == nil) != tc.ok || errors.Is(err, ErrTooLarge) != tc.tooLarge {
+			t.Errorf("CheckSize(%d, %d) = %v, want ok %v, ErrTooLarge %v", tc.w, tc.h, err, tc.ok, tc.tooLarge)
 		}
 	}
 }
