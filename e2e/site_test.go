@@ -61,9 +61,9 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{nn.RealData: "real Pap-smear fields", nn.SyntheticData: "synthetic images", "": "do not record"}[w.Meta.Data]
+	want := map[string]string{nn.RealData: "real Pap-smear fields", nn.SyntheticData: "synthetic images", "": "do not record"}[w.Meta().Data]
 	if notice := eval[string](p, `document.querySelector('#demo-notice-detail')?.textContent ?? ''`); !strings.Contains(notice, want) {
-		t.Errorf("notice %q for weights whose data is %q: want it to say %q", notice, w.Meta.Data, want)
+		t.Errorf("notice %q for weights whose data is %q: want it to say %q", notice, w.Meta().Data, want)
 	}
 	// The site arrives with its security headers, the right types, and compressed.
 	base := suite.srv.URL + "/"

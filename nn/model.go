@@ -92,12 +92,6 @@ func NewModel(w *Weights) (*Model, error) {
 	if w == nil {
 		return nil, fmt.Errorf("nn: no weights")
 	}
-	if err := w.Meta.validateTrust(); err != nil { // Meta is exported: it may have changed since validation
-		return nil, fmt.Errorf("nn: %w", err)
-	}
-	if err := CheckCrop(w.Meta.Crop); err != nil {
-		return nil, fmt.Errorf("nn: weights: %w", err)
-	}
 	p := &params{weights: w}
 	conv1, bn := w.Tensor("conv2d/kernel"), "batch_normalization"
 	scale, shift := bnAffine(w, bn)
@@ -111,10 +105,10 @@ func NewModel(w *Weights) (*Model, error) {
 	p.sepLast = newSepconv(w, fmt.Sprintf("separable_conv2d_%d", 2*numBlocks+1), "", 128, 256, false)
 	p.dense1W, p.dense1B = w.Tensor("dense/kernel"), w.Tensor("dense/bias")
 	p.dense2W, p.dense2B = w.Tensor("dense_1/kernel"), w.Tensor("dense_1/bias")
-	p.temperature = w.Meta.temperature()
-	p.crop = w.Meta.Crop
+	p.temperature = w.meta.temperature()
+	p.crop = w.meta.Crop
 	p.ood = newOODStats(w)
-	return newModel(p, w.Meta.Input)
+	return newModel(p, w.meta.Input)
 }
 
 func newModel(p *params, in Dims) (*Model, error) {

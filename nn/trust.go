@@ -168,8 +168,7 @@ func (w *Weights) HasOOD() bool { return w.tensors[OODMeansName] != nil }
 // (nil, nil and 0 for none). The result is validated as NewWeights validates;
 // w is unchanged.
 func (w *Weights) WithTrust(temperature float64, means, precision []float32, threshold float64) (*Weights, error) {
-	meta := w.Meta
-	meta.Extra = maps.Clone(w.Meta.Extra)
+	meta := w.Meta()
 	meta.Temperature = temperature
 	meta.OODThreshold = threshold
 	tensors := maps.Clone(w.tensors)
@@ -222,7 +221,7 @@ func newOODStats(w *Weights) *oodStats {
 	return &oodStats{
 		means:     widen(w.Tensor(OODMeansName)),
 		precision: widen(w.Tensor(OODPrecisionName)),
-		threshold: float32(w.Meta.OODThreshold),
+		threshold: float32(w.meta.OODThreshold),
 	}
 }
 

@@ -97,7 +97,7 @@ func TestTemperatureAbsentIsBitIdentical(t *testing.T) {
 	for _, w := range []*Weights{w, one} {
 		o := forward(t, w, in, 9)
 		if want := oldSoftmax(o.Logits); o.Probs != want {
-			t.Errorf("temperature %g: probs %v, want the bits of %v", w.Meta.Temperature, o.Probs, want)
+			t.Errorf("temperature %g: probs %v, want the bits of %v", w.Meta().Temperature, o.Probs, want)
 		}
 		if o.OODAvailable || o.OODScore != 0 || o.OODThreshold != 0 || o.InDistribution() {
 			t.Errorf("weights without statistics give an OOD score: %+v", o)
@@ -118,10 +118,10 @@ func TestTemperatureRoundTripAndProbs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Meta.Temperature != temp {
-			t.Fatalf("temperature %v after round trip, want %v", got.Meta.Temperature, temp)
+		if got.Meta().Temperature != temp {
+			t.Fatalf("temperature %v after round trip, want %v", got.Meta().Temperature, temp)
 		}
-		if _, ok := got.Meta.Extra[keyTemperature]; ok {
+		if _, ok := got.Meta().Extra[keyTemperature]; ok {
 			t.Error("temperature also kept in Extra")
 		}
 		o := forward(t, got, in, 9)
@@ -154,8 +154,8 @@ func TestTrustRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Meta.Temperature != 1.7 || got.Meta.OODThreshold != 12.5 || !got.HasOOD() {
-		t.Fatalf("after round trip: temperature %v, threshold %v, has OOD %v", got.Meta.Temperature, got.Meta.OODThreshold, got.HasOOD())
+	if got.Meta().Temperature != 1.7 || got.Meta().OODThreshold != 12.5 || !got.HasOOD() {
+		t.Fatalf("after round trip: temperature %v, threshold %v, has OOD %v", got.Meta().Temperature, got.Meta().OODThreshold, got.HasOOD())
 	}
 	if !slices.Equal(got.Tensor(OODMeansName), means) || !slices.Equal(got.Tensor(OODPrecisionName), precision) {
 		t.Error("OOD tensors differ after round trip")
@@ -165,7 +165,7 @@ func TestTrustRoundTrip(t *testing.T) {
 	}
 	// Removing the statistics again gives weights without them.
 	plain, err := got.WithTrust(0, nil, nil, 0)
-	if err != nil || plain.HasOOD() || plain.Meta.Temperature != 0 || !got.HasOOD() {
+	if err != nil || plain.HasOOD() || plain.Meta().Temperature != 0 || !got.HasOOD() {
 		t.Errorf("WithTrust(0, nil, nil, 0): %v, has OOD %v; original has OOD %v", err, plain.HasOOD(), got.HasOOD())
 	}
 }

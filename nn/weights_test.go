@@ -18,23 +18,49 @@ func encodeWeights(t testing.TB, w *Weights) []byte {
 	return buf.Bytes()
 }
 
+// changeMeta returns w with its metadata changed by change, through WithMeta.
+func changeMeta(t *testing.T, w *Weights, change func(*Metadata)) *Weights {
+	t.Helper()
+	m := w.Meta()
+	change(&m)
+	w, err := w.WithMeta(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// TestMetaIsACopy: changing what Meta returns changes nothing in the weights.
+func TestMetaIsACopy(t *testing.T) {
+	w := changeMeta(t, testWeights(t, Dims{32, 32}, 1), func(m *Metadata) { m.Extra = map[string]string{"k": "v"} })
+	m := w.Meta()
+	m.Classes[0], m.Extra["k"], m.Crop = "X", "changed", 0.5
+	if got := w.Meta(); got.Classes[0] != "HSIL" || got.Extra["k"] != "v" || got.Crop != 0 {
+		t.Errorf("Meta after changing a copy: %+v", got)
+	}
+	if _, err := w.WithMeta(m); err == nil {
+		t.Error("WithMeta accepted class names that are not the network's")
+	}
+}
+
 func TestWeightsRoundTrip(t *testing.T) {
-	w := testWeights(t, Dims{120, 160}, 5)
-	w.Meta.TrainingData = "synthetic fields, seed 5"
-	w.Meta.Metrics = `{"accuracy":0.97}`
-	w.Meta.Source = "test"
-	w.Meta.Data, w.Meta.Evaluation = SyntheticData, "held-out test split"
-	w.Meta.Extra = map[string]string{"note": "kept"}
+	w := changeMeta(t, testWeights(t, Dims{120, 160}, 5), func(m *Metadata) {
+		m.TrainingData = "synthetic fields, seed 5"
+		m.Metrics = `{"accuracy":0.97}`
+		m.Source = "test"
+		m.Data, m.Evaluation = SyntheticData, "held-out test split"
+		m.Extra = map[string]string{"note": "kept"}
+	})
 	data := encodeWeights(t, w)
 	got, err := DecodeWeights(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Meta.Input != (Dims{120, 160}) || got.Meta.TrainingData != w.Meta.TrainingData ||
-		got.Meta.Metrics != w.Meta.Metrics || got.Meta.Source != "test" || got.Meta.Extra["note"] != "kept" ||
-		got.Meta.Data != SyntheticData || got.Meta.Evaluation != w.Meta.Evaluation ||
-		got.Meta.Preprocessing != Preprocessing {
-		t.Errorf("metadata %+v, want %+v", got.Meta, w.Meta)
+	if got.Meta().Input != (Dims{120, 160}) || got.Meta().TrainingData != w.Meta().TrainingData ||
+		got.Meta().Metrics != w.Meta().Metrics || got.Meta().Source != "test" || got.Meta().Extra["note"] != "kept" ||
+		got.Meta().Data != SyntheticData || got.Meta().Evaluation != w.Meta().Evaluation ||
+		got.Meta().Preprocessing != Preprocessing {
+		t.Errorf("metadata %+v, want %+v", got.Meta(), w.Meta())
 	}
 	for _, p := range Params() {
 		a, b := w.Tensor(p.Name), got.Tensor(p.Name)
@@ -125,7 +151,7 @@ func TestDecodeWeightsErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w, err := DecodeWeights(tt.data)
 			if err == nil {
-				t.Fatalf("DecodeWeights succeeded (%v), want error containing %q", w.Meta, tt.wantErr)
+				t.Fatalf("DecodeWeights succeeded (%v), want error containing %q", w.Meta(), tt.wantErr)
 			}
 			if !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("DecodeWeights error = %q, want it to contain %q", err, tt.wantErr)

@@ -91,7 +91,7 @@ func Run(ctx context.Context, r Recipe) (*RunResult, error) {
 		return nil, err
 	}
 	meta.Extra["training_history"] = string(history)
-	meta.Temperature, meta.OODThreshold = final.Meta.Temperature, final.Meta.OODThreshold
+	meta.Temperature, meta.OODThreshold = final.Meta().Temperature, final.Meta().OODThreshold
 	if len(r.Test) > 0 {
 		out, _, err := forward(ctx, fit.Best, r.Test, src, src.test, workers)
 		if err != nil {
@@ -121,7 +121,7 @@ func Run(ctx context.Context, r Recipe) (*RunResult, error) {
 		}
 		meta.Extra["calibration"] = string(js)
 	}
-	if res.Weights, err = final.WithMetadata(meta); err != nil {
+	if res.Weights, err = final.WithMeta(meta); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -122,7 +122,7 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 		}
 		if outliers > 0 {
 			fmt.Fprintf(stdout, "OUT: %d of the images are unlike the fields these weights were trained on (OOD score above %.4g): do not trust their classes.\n",
-				outliers, model.Weights().Meta.OODThreshold)
+				outliers, model.Weights().Meta().OODThreshold)
 		}
 	}
 	if failed > 0 {

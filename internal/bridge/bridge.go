@@ -163,7 +163,7 @@ func (e *Engine) load(req Request, bufs [][]byte) (Response, error) {
 		return Response{}, fmt.Errorf("%s: %w", name, err)
 	}
 	e.model = m
-	e.card = modelcard.New(name, w.Meta, w.HasOOD())
+	e.card = modelcard.New(name, w.Meta(), w.HasOOD())
 	in := m.InputDims()
 	return Response{Model: &e.card, Input: &in}, nil
 }

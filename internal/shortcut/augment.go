@@ -73,7 +73,7 @@ func ProbeNILM(ctx context.Context, model *nn.Model, paths []string, jpegQuality
 	var wg sync.WaitGroup
 	for range max(1, workers) {
 		m := model.Clone()
-		prep := nn.Preprocessor{Crop: model.Weights().Meta.Crop}
+		prep := nn.Preprocessor{Crop: model.Weights().Meta().Crop}
 		in := model.InputDims()
 		input := make([]float32, in.Height*in.Width*3)
 		wg.Go(func() {
