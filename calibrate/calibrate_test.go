@@ -25,7 +25,7 @@ func calibratedSet(n int, trueT float64, seed uint64) ([][nn.NumClasses]float32,
 		for k := range z {
 			logits[i][k] = float32(trueT * z[k])
 		}
-		p := Softmax(logits[i], trueT)
+		p := nn.Probs(make([]float32, nn.NumClasses), logits[i][:], trueT)
 		u, y := rng.Float64(), 0
 		for acc := float64(p[0]); u > acc && y < nn.NumClasses-1; {
 			y++
@@ -38,12 +38,7 @@ func calibratedSet(n int, trueT float64, seed uint64) ([][nn.NumClasses]float32,
 
 func evaluate(t *testing.T, logits [][nn.NumClasses]float32, labels []int, temp float64) *metrics.Report {
 	t.Helper()
-	probs := make([][]float32, len(logits))
-	for i, l := range logits {
-		p := Softmax(l, temp)
-		probs[i] = p[:]
-	}
-	r, err := metrics.Evaluate(labels, probs)
+	r, err := metrics.Evaluate(labels, ProbsAt(logits, temp))
 	if err != nil {
 		t.Fatal(err)
 	}

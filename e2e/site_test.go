@@ -301,7 +301,7 @@ func synthImages(t *testing.T, dir string, n, w, h int) []string {
 	t.Helper()
 	var files []string
 	for i := range n {
-		c := synth.Class(i % synth.NumClasses)
+		c := nn.Class(i % nn.NumClasses)
 		img := synth.Field(c, uint64(1000+i), synth.Options{Width: w, Height: h})
 		files = append(files, writePNG(t, dir, fmt.Sprintf("field-%02d-%s.png", i, c), img))
 	}

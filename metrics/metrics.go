@@ -99,7 +99,7 @@ func EvaluateClasses(classes []string, trueClass []int, probs [][]float32) (*Rep
 	pred := make([]int, n)
 	correct, logLoss := 0, 0.0
 	for i, row := range probs {
-		pred[i] = argmax(row)
+		pred[i] = int(nn.Argmax(row))
 		r.Confusion[trueClass[i]][pred[i]]++
 		if pred[i] == trueClass[i] {
 			correct++
@@ -199,17 +199,6 @@ func ece(trueClass []int, probs [][]float32, pred []int) float64 {
 		}
 	}
 	return e
-}
-
-// argmax returns the index of the largest value, the first on ties.
-func argmax(row []float32) int {
-	best := 0
-	for j, p := range row {
-		if p > row[best] {
-			best = j
-		}
-	}
-	return best
 }
 
 // ratio returns a/b, NaN if b is 0.

@@ -32,16 +32,8 @@ type Output struct {
 	OODThreshold float32 // the weights' largest in-distribution score
 }
 
-// Top returns the index of the most probable class.
-func (o *Output) Top() int {
-	best := 0
-	for i, p := range o.Probs {
-		if p > o.Probs[best] {
-			best = i
-		}
-	}
-	return best
-}
+// Top returns the most probable class, the first on ties.
+func (o *Output) Top() Class { return Argmax(o.Probs[:]) }
 
 // sepconv is a separable convolution prepared for the kernels.
 type sepconv struct {
@@ -237,7 +229,7 @@ func (m *Model) forward(input []float32, sw *stopwatch) (Output, error) {
 	dense(m.hidden, m.pooledV, p.dense1W, p.dense1B, true)
 	var out Output
 	dense(out.Logits[:], m.hidden, p.dense2W, p.dense2B, false)
-	out.Probs = softmax(out.Logits, p.temperature)
+	Probs(out.Probs[:], out.Logits[:], p.temperature)
 	out.Pooled = m.pooledV
 	out.Features = features
 	out.FeatureDims = m.pooled
@@ -324,28 +316,4 @@ func dense(dst, src, kernel, bias []float32, relu bool) {
 			}
 		}
 	}
-}
-
-// softmax returns the normalised exponentials of logits / temperature,
-// computed stably in float64. Temperature 1 divides nothing.
-func softmax(logits [NumClasses]float32, temperature float64) [NumClasses]float32 {
-	mx := logits[0]
-	for _, v := range logits {
-		mx = max(mx, v)
-	}
-	var e [NumClasses]float64
-	sum := 0.0
-	for i, v := range logits {
-		z := float64(v - mx)
-		if temperature != 1 {
-			z /= temperature
-		}
-		e[i] = math.Exp(z)
-		sum += e[i]
-	}
-	var p [NumClasses]float32
-	for i := range e {
-		p[i] = float32(e[i] / sum)
-	}
-	return p
 }

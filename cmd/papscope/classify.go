@@ -199,7 +199,7 @@ func classifyImage(m *nn.Model, name string, img image.Image) result {
 		return result{err: fmt.Errorf("%s: %w", name, err)}
 	}
 	c := classification{
-		File: name, Top: nn.ClassNames()[o.Top()], Classes: nn.ClassNames(), Probs: o.Probs, Logits: o.Logits,
+		File: name, Top: o.Top().String(), Classes: nn.ClassNames(), Probs: o.Probs, Logits: o.Logits,
 		pooled: slices.Clone(o.Pooled[:]),
 	}
 	if o.OODAvailable {

@@ -335,8 +335,7 @@ func summarise(sum *cvSummary, results []foldResult, took time.Duration) (*cvSum
 			return nil, fmt.Errorf("fold %d: temperature from the other folds: %w", r.Fold, err)
 		}
 		for i, l := range logitRows(r.Logits) {
-			p, p1 := calibrate.Softmax(l, t), calibrate.Softmax(l, 1)
-			probs, raw = append(probs, p[:]), append(raw, p1[:])
+			probs, raw = append(probs, nn.Probs(make([]float32, nn.NumClasses), l[:], t)), append(raw, nn.Probs(make([]float32, nn.NumClasses), l[:], 1))
 			sum.logits = append(sum.logits, l)
 			sum.labels = append(sum.labels, r.Labels[i])
 		}

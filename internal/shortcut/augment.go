@@ -65,7 +65,6 @@ func ProbeNILM(ctx context.Context, model *nn.Model, paths []string, jpegQuality
 	if len(paths) == 0 || copies < 1 {
 		return nil, fmt.Errorf("NILM probe: %d fields and %d copies each: want at least one of each", len(paths), copies)
 	}
-	const nilm = 2
 	type count struct{ plain, aug int }
 	counts := make([]count, len(paths))
 	errs := make([]error, len(paths))
@@ -96,7 +95,7 @@ func ProbeNILM(ctx context.Context, model *nn.Model, paths []string, jpegQuality
 						if err != nil {
 							return false, fmt.Errorf("%s: %w", paths[i], err)
 						}
-						return argmax(o.Probs[:]) == nilm, nil
+						return o.Top() == nn.NILM, nil
 					}
 					ok, err := classify(img)
 					if err != nil {
@@ -146,14 +145,4 @@ feed:
 		p.Kept = p.AugmentedRate / p.NILMRate
 	}
 	return p, nil
-}
-
-func argmax(p []float32) int {
-	best := 0
-	for i, v := range p {
-		if v > p[best] {
-			best = i
-		}
-	}
-	return best
 }
