@@ -12,6 +12,7 @@ import (
 	"math"
 	"slices"
 
+	"papscope/internal/kernel"
 	"papscope/nn"
 )
 
@@ -352,17 +353,7 @@ func OODThreshold(scores []float64, quantile float64) (float64, error) {
 // statistics (as FitTemperature, FitOOD and OODThreshold return them; the
 // features must be nn.OODDim long), validated by nn.
 func Attach(w *nn.Weights, temperature float64, means, precision []float64, threshold float64) (*nn.Weights, error) {
-	narrow := func(v []float64) []float32 {
-		if v == nil {
-			return nil
-		}
-		out := make([]float32, len(v))
-		for i, x := range v {
-			out[i] = float32(x)
-		}
-		return out
-	}
-	t, err := w.WithTrust(temperature, narrow(means), narrow(precision), threshold)
+	t, err := w.WithTrust(temperature, kernel.Narrow(means), kernel.Narrow(precision), threshold)
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: %w", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"papscope/internal/kernel"
 )
 
 // Trust: what the weights may carry, beyond the parameters, to say how far to
@@ -211,16 +213,9 @@ func newOODStats(w *Weights) *oodStats {
 	if !w.HasOOD() {
 		return nil
 	}
-	widen := func(v []float32) []float64 {
-		out := make([]float64, len(v))
-		for i, x := range v {
-			out[i] = float64(x)
-		}
-		return out
-	}
 	return &oodStats{
-		means:     widen(w.Tensor(OODMeansName)),
-		precision: widen(w.Tensor(OODPrecisionName)),
+		means:     kernel.Widen(w.Tensor(OODMeansName)),
+		precision: kernel.Widen(w.Tensor(OODPrecisionName)),
 		threshold: float32(w.meta.OODThreshold),
 	}
 }
