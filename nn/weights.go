@@ -86,10 +86,10 @@ func NewWeights(meta Metadata, tensors map[string][]float32) (*Weights, error) {
 		known[p.Name] = true
 		v, ok := tensors[p.Name]
 		if !ok {
-			return nil, fmt.Errorf("weights: tensor %q is missing", p.Name)
+			return nil, tensorError(p.Name, "is %w", ErrMissingTensor)
 		}
 		if len(v) != p.Size() {
-			return nil, fmt.Errorf("weights: tensor %q has %d values, want %d for shape %v", p.Name, len(v), p.Size(), p.Shape)
+			return nil, tensorError(p.Name, "has %d values, want %d for %w %v", len(v), p.Size(), ErrTensorShape, p.Shape)
 		}
 		if err := checkFinite(p.Name, v); err != nil {
 			return nil, err
@@ -97,7 +97,7 @@ func NewWeights(meta Metadata, tensors map[string][]float32) (*Weights, error) {
 		if strings.HasSuffix(p.Name, "/moving_variance") {
 			for i, x := range v {
 				if x < 0 {
-					return nil, fmt.Errorf("weights: tensor %q has negative variance %g at index %d", p.Name, x, i)
+					return nil, tensorError(p.Name, "has negative variance %g at index %d", x, i)
 				}
 			}
 		}
@@ -107,7 +107,7 @@ func NewWeights(meta Metadata, tensors map[string][]float32) (*Weights, error) {
 	}
 	for _, name := range slices.Sorted(maps.Keys(tensors)) {
 		if !known[name] {
-			return nil, fmt.Errorf("weights: tensor %q is not part of the architecture", name)
+			return nil, tensorError(name, "is %w", ErrUnknownTensor)
 		}
 	}
 	if err := validateOOD(meta, tensors); err != nil {
@@ -119,7 +119,7 @@ func NewWeights(meta Metadata, tensors map[string][]float32) (*Weights, error) {
 func checkFinite(name string, v []float32) error {
 	for i, x := range v {
 		if math.Float32bits(x)&0x7f800000 == 0x7f800000 { // all exponent bits set: ±Inf or NaN
-			return fmt.Errorf("weights: tensor %q has non-finite value %g at index %d", name, x, i)
+			return tensorError(name, "has %w %g at index %d", ErrNonFinite, x, i)
 		}
 	}
 	return nil
@@ -184,13 +184,13 @@ func DecodeWeights(data []byte) (*Weights, error) {
 		t := &f.Tensors[i]
 		p, ok := specs[t.Name]
 		if !ok {
-			return nil, fmt.Errorf("weights: tensor %q is not part of the architecture", t.Name)
+			return nil, tensorError(t.Name, "is %w", ErrUnknownTensor)
 		}
 		if t.DType != "F32" {
-			return nil, fmt.Errorf("weights: tensor %q has dtype %s, want F32", t.Name, t.DType)
+			return nil, tensorError(t.Name, "has %w %s, want F32", ErrTensorDType, t.DType)
 		}
 		if !slices.Equal(t.Shape, p.Shape) {
-			return nil, fmt.Errorf("weights: tensor %q has shape %v, want %v", t.Name, t.Shape, p.Shape)
+			return nil, tensorError(t.Name, "has %w %v, want %v", ErrTensorShape, t.Shape, p.Shape)
 		}
 		v, err := t.Float32s()
 		if err != nil {

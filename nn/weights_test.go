@@ -2,6 +2,7 @@ package nn
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -105,47 +106,49 @@ func TestDecodeWeightsErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		data    []byte
-		wantErr string
+		wantErr string // in the message
+		tensor  string // the *TensorError's Name, "" when the error is not about one tensor
+		is      error  // what the TensorError wraps, nil when not one of the sentinels
 	}{
-		{"empty", nil, "weights: safetensors"},
-		{"garbage", []byte("this is not a weights file at all"), "weights: safetensors"},
-		{"truncated", valid[:len(valid)-100], "weights: safetensors"},
+		{"empty", nil, "weights: safetensors", "", nil},
+		{"garbage", []byte("this is not a weights file at all"), "weights: safetensors", "", nil},
+		{"truncated", valid[:len(valid)-100], "weights: safetensors", "", nil},
 		{"missing tensor", mutate(t, valid, func(f *safetensors.File) {
 			f.Tensors = f.Tensors[:len(f.Tensors)-1]
-		}), `tensor "dense_1/bias" is missing`},
+		}), `tensor "dense_1/bias" is missing`, "dense_1/bias", ErrMissingTensor},
 		{"wrong shape", mutate(t, valid, func(f *safetensors.File) {
 			tt, _ := f.Tensor("separable_conv2d_3/pointwise_kernel")
 			tt.Shape = []int{1, 1, 128 * 128}
-		}), `tensor "separable_conv2d_3/pointwise_kernel" has shape [1 1 16384], want [1 1 128 128]`},
+		}), `tensor "separable_conv2d_3/pointwise_kernel" has shape [1 1 16384], want [1 1 128 128]`, "separable_conv2d_3/pointwise_kernel", ErrTensorShape},
 		{"wrong dtype", mutate(t, valid, func(f *safetensors.File) {
 			tt, _ := f.Tensor("dense/bias")
 			tt.DType, tt.Shape = "I32", []int{256}
-		}), `tensor "dense/bias" has dtype I32, want F32`},
+		}), `tensor "dense/bias" has dtype I32, want F32`, "dense/bias", ErrTensorDType},
 		{"unknown tensor", mutate(t, valid, func(f *safetensors.File) {
 			extra, _ := safetensors.F32("dense_2/kernel", []int{2}, []float32{1, 2})
 			f.Tensors = append(f.Tensors, extra)
-		}), `tensor "dense_2/kernel" is not part of the architecture`},
-		{"NaN", mutate(t, valid, setValue("conv2d/kernel", float32(math.NaN()))), `tensor "conv2d/kernel" has non-finite value NaN at index 3`},
-		{"Inf", mutate(t, valid, setValue("batch_normalization_4/gamma", float32(math.Inf(1)))), `tensor "batch_normalization_4/gamma" has non-finite value +Inf`},
-		{"negative variance", mutate(t, valid, setValue("batch_normalization/moving_variance", -1)), `negative variance`},
+		}), `tensor "dense_2/kernel" is not part of the architecture`, "dense_2/kernel", ErrUnknownTensor},
+		{"NaN", mutate(t, valid, setValue("conv2d/kernel", float32(math.NaN()))), `tensor "conv2d/kernel" has non-finite value NaN at index 3`, "conv2d/kernel", ErrNonFinite},
+		{"Inf", mutate(t, valid, setValue("batch_normalization_4/gamma", float32(math.Inf(1)))), `tensor "batch_normalization_4/gamma" has non-finite value +Inf`, "batch_normalization_4/gamma", ErrNonFinite},
+		{"negative variance", mutate(t, valid, setValue("batch_normalization/moving_variance", -1)), `negative variance`, "batch_normalization/moving_variance", nil},
 		{"classes reordered", mutate(t, valid, func(f *safetensors.File) {
 			f.Metadata["classes"] = `["LSIL","HSIL","NILM","SCC"]`
-		}), "do not match the network's"},
+		}), "do not match the network's", "", nil},
 		{"not papscope", mutate(t, valid, func(f *safetensors.File) {
 			delete(f.Metadata, "format")
-		}), "not papscope weights"},
+		}), "not papscope weights", "", nil},
 		{"bad input shape", mutate(t, valid, func(f *safetensors.File) {
 			f.Metadata["input_shape"] = "[299,299]"
-		}), "want [height, width, 3]"},
+		}), "want [height, width, 3]", "", nil},
 		{"tiny input", mutate(t, valid, func(f *safetensors.File) {
 			f.Metadata["input_shape"] = "[5,5,3]"
-		}), "too small"},
+		}), "too small", "", nil},
 		{"bad metrics", mutate(t, valid, func(f *safetensors.File) {
 			f.Metadata["metrics"] = "{accuracy"
-		}), "metrics metadata is not valid JSON"},
+		}), "metrics metadata is not valid JSON", "", nil},
 		{"unknown data kind", mutate(t, valid, func(f *safetensors.File) {
 			f.Metadata["data"] = "drawn"
-		}), `data kind "drawn"`},
+		}), `data kind "drawn"`, "", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,7 +159,27 @@ func TestDecodeWeightsErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("DecodeWeights error = %q, want it to contain %q", err, tt.wantErr)
 			}
+			checkTensorError(t, err, tt.tensor, tt.is)
 		})
+	}
+}
+
+// checkTensorError checks that err is a *TensorError naming tensor and
+// wrapping is (when not nil), or, for tensor "", that it is no TensorError.
+func checkTensorError(t *testing.T, err error, tensor string, is error) {
+	t.Helper()
+	var te *TensorError
+	if !errors.As(err, &te) {
+		if tensor != "" {
+			t.Fatalf("error %q is not a *TensorError, want one naming %q", err, tensor)
+		}
+		return
+	}
+	if tensor == "" || te.Name != tensor {
+		t.Fatalf("error %q names tensor %q, want %q", err, te.Name, tensor)
+	}
+	if is != nil && !errors.Is(err, is) {
+		t.Fatalf("error %q does not wrap %q", err, is)
 	}
 }
 
