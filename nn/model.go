@@ -1,12 +1,3 @@
-// Package nn is papscope's network for inference: a lightweight Xception that
-// classifies a liquid-based-cytology field into the Bethesda categories HSIL,
-// LSIL, NILM and SCC.
-//
-// It holds the architecture as data (Architecture, Params, Summary), the
-// weights (safetensors, validated against the architecture), preprocessing
-// (any image or canvas RGBA bytes to network input) and a forward pass in plain
-// Go with tuned kernels. It does no I/O and imports no DOM or autodiff library:
-// it is exactly what the browser runs, compiled to WebAssembly.
 package nn
 
 import (
