@@ -353,7 +353,7 @@ func OODThreshold(scores []float64, quantile float64) (float64, error) {
 // statistics (as FitTemperature, FitOOD and OODThreshold return them; the
 // features must be nn.OODDim long), validated by nn.
 func Attach(w *nn.Weights, temperature float64, means, precision []float64, threshold float64) (*nn.Weights, error) {
-	t, err := w.WithTrust(temperature, kernel.Narrow(means), kernel.Narrow(precision), threshold)
+	t, err := w.WithTrust(temperature, kernel.Convert[float32](means), kernel.Convert[float32](precision), threshold)
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: %w", err)
 	}

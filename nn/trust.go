@@ -214,8 +214,8 @@ func newOODStats(w *Weights) *oodStats {
 		return nil
 	}
 	return &oodStats{
-		means:     kernel.Widen(w.Tensor(OODMeansName)),
-		precision: kernel.Widen(w.Tensor(OODPrecisionName)),
+		means:     kernel.Convert[float64](w.Tensor(OODMeansName)),
+		precision: kernel.Convert[float64](w.Tensor(OODPrecisionName)),
 		threshold: float32(w.meta.OODThreshold),
 	}
 }

@@ -204,7 +204,7 @@ func benchSize(dir string, size, batch, threads, steps int, python, script strin
 		if d := relDiff(go64[p.Name], ref); d > r.MaxGradRelDiff || r.WorstTensor == "" {
 			r.MaxGradRelDiff, r.WorstTensor = d, p.Name
 		}
-		r.Float32ErrGo = math.Max(r.Float32ErrGo, relDiff(kernel.Widen(go32[p.Name]), ref))
+		r.Float32ErrGo = math.Max(r.Float32ErrGo, relDiff(kernel.Convert[float64](go32[p.Name]), ref))
 		r.Float32ErrTorch = math.Max(r.Float32ErrTorch, relDiff(torch32[p.Name], ref))
 	}
 
@@ -303,7 +303,7 @@ func readGrads(path string) (float64, map[string][]float64, error) {
 		} else {
 			var v []float32
 			v, err = t.Float32s()
-			grads[t.Name] = kernel.Widen(v)
+			grads[t.Name] = kernel.Convert[float64](v)
 		}
 		if err != nil {
 			return 0, nil, err

@@ -58,7 +58,7 @@ func ColumnMoments[T Float](mean, variance []float64, x []T, rows, c int, relu b
 func ColumnGradSums[T Float](sumDy, sumDyXc []float64, dy, x []T, mean []float64, rows, c int, relu bool, workers int) {
 	checkLen("ColumnGradSums x", len(x), rows*c)
 	checkLen("ColumnGradSums dy", len(dy), rows*c)
-	mean32 := Narrow(mean)
+	mean32 := Convert[float32](mean)
 	parts := Reduce(rows, workers, elementMinRows, 2*c, func(part []float64, lo, hi int) {
 		if xf, ok := any(x).([]float32); ok && gradSumsSIMD(part[:c], part[c:], any(dy).([]float32), xf, mean32, c, lo, hi, relu) {
 			return
