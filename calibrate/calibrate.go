@@ -12,6 +12,7 @@ import (
 	"math"
 	"slices"
 
+	"papscope/internal/kernel"
 	"papscope/nn"
 )
 
@@ -103,23 +104,14 @@ func NLL(logits [][nn.NumClasses]float32, labels []int, temperature float64) flo
 	return sum / float64(len(logits))
 }
 
-// Softmax returns softmax(logits / temperature) as nn computes Output.Probs.
-func Softmax(logits [nn.NumClasses]float32, temperature float64) [nn.NumClasses]float32 {
-	mx := logits[0]
-	for _, v := range logits {
-		mx = max(mx, v)
+// ProbsAt returns the probabilities of every row of logits at softmax
+// temperature t (0 means 1), as weights carrying t give them (nn.Probs).
+func ProbsAt(logits [][nn.NumClasses]float32, t float64) [][]float32 {
+	out := make([][]float32, len(logits))
+	for i, l := range logits {
+		out[i] = nn.Probs(make([]float32, nn.NumClasses), l[:], t)
 	}
-	var e [nn.NumClasses]float64
-	sum := 0.0
-	for i, v := range logits {
-		e[i] = math.Exp(float64(v-mx) / temperature)
-		sum += e[i]
-	}
-	var p [nn.NumClasses]float32
-	for i := range e {
-		p[i] = float32(e[i] / sum)
-	}
-	return p
+	return out
 }
 
 // MinShrinkage is the least weight FitOOD gives the scaled-identity target in
@@ -361,17 +353,7 @@ func OODThreshold(scores []float64, quantile float64) (float64, error) {
 // statistics (as FitTemperature, FitOOD and OODThreshold return them; the
 // features must be nn.OODDim long), validated by nn.
 func Attach(w *nn.Weights, temperature float64, means, precision []float64, threshold float64) (*nn.Weights, error) {
-	narrow := func(v []float64) []float32 {
-		if v == nil {
-			return nil
-		}
-		out := make([]float32, len(v))
-		for i, x := range v {
-			out[i] = float32(x)
-		}
-		return out
-	}
-	t, err := w.WithTrust(temperature, narrow(means), narrow(precision), threshold)
+	t, err := w.WithTrust(temperature, kernel.Convert[float32](means), kernel.Convert[float32](precision), threshold)
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: %w", err)
 	}

@@ -25,7 +25,7 @@ func calibratedSet(n int, trueT float64, seed uint64) ([][nn.NumClasses]float32,
 		for k := range z {
 			logits[i][k] = float32(trueT * z[k])
 		}
-		p := Softmax(logits[i], trueT)
+		p := nn.Probs(make([]float32, nn.NumClasses), logits[i][:], trueT)
 		u, y := rng.Float64(), 0
 		for acc := float64(p[0]); u > acc && y < nn.NumClasses-1; {
 			y++
@@ -38,12 +38,7 @@ func calibratedSet(n int, trueT float64, seed uint64) ([][nn.NumClasses]float32,
 
 func evaluate(t *testing.T, logits [][nn.NumClasses]float32, labels []int, temp float64) *metrics.Report {
 	t.Helper()
-	probs := make([][]float32, len(logits))
-	for i, l := range logits {
-		p := Softmax(l, temp)
-		probs[i] = p[:]
-	}
-	r, err := metrics.Evaluate(labels, probs)
+	r, err := metrics.Evaluate(labels, ProbsAt(logits, temp))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +413,7 @@ func TestAttachWithoutStatistics(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := Attach(w, 2, nil, nil, 0)
-	if err != nil || got.HasOOD() || got.Meta.Temperature != 2 {
+	if err != nil || got.HasOOD() || got.Meta().Temperature != 2 {
 		t.Fatalf("Attach temperature only: %v, has OOD %v", err, got != nil && got.HasOOD())
 	}
 	if _, err := Attach(w, 2, make([]float64, 3), nil, 1); err == nil || !strings.Contains(err.Error(), "calibrate: weights:") {
@@ -461,10 +456,10 @@ func TestFit(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if math.Abs(got.Meta.Temperature-tc.tempNear) > 0.1*tc.tempNear || fitted.Temperature != got.Meta.Temperature {
-			t.Errorf("%s: temperature %g (record %g), want about %g", tc.name, got.Meta.Temperature, fitted.Temperature, tc.tempNear)
+		if math.Abs(got.Meta().Temperature-tc.tempNear) > 0.1*tc.tempNear || fitted.Temperature != got.Meta().Temperature {
+			t.Errorf("%s: temperature %g (record %g), want about %g", tc.name, got.Meta().Temperature, fitted.Temperature, tc.tempNear)
 		}
-		if !got.HasOOD() || fitted.OODThresholdFrom != tc.from || fitted.OODFitImages != 600 || got.Meta.OODThreshold != fitted.OODThreshold {
+		if !got.HasOOD() || fitted.OODThresholdFrom != tc.from || fitted.OODFitImages != 600 || got.Meta().OODThreshold != fitted.OODThreshold {
 			t.Errorf("%s: OOD %v, record %+v: want statistics from 600 training images, the threshold from %s", tc.name, got.HasOOD(), fitted, tc.from)
 		}
 		// The threshold is the 0.99 quantile of the scores it comes from.

@@ -87,21 +87,6 @@ func (d *Dataset) Counts() []int {
 	return countClasses(d.Items)
 }
 
-// ClassOf maps a folder name to a class index, case-insensitively, accepting
-// "NIML" for NILM; it reports false for other names.
-func ClassOf(folder string) (int, bool) {
-	name := strings.ToUpper(folder)
-	if name == "NIML" {
-		name = "NILM"
-	}
-	for i, c := range nn.ClassNames() {
-		if name == c {
-			return i, true
-		}
-	}
-	return 0, false
-}
-
 // Scan lists the images under dir without decoding them. It fails when dir is
 // missing, when a class has no folder or an empty folder, or when two folders
 // map to the same class; unknown top-level entries and non-image files are
@@ -135,7 +120,8 @@ func Scan(dir string) (*Dataset, error) {
 				isDir = st.IsDir()
 			}
 		}
-		c, ok := ClassOf(name)
+		c, err := nn.ParseClass(name)
+		ok := err == nil
 		if name == ManifestName && !isDir {
 			continue // read by Load
 		}

@@ -147,23 +147,6 @@ func TestScanErrors(t *testing.T) {
 	}
 }
 
-func TestClassOf(t *testing.T) {
-	tests := []struct {
-		in   string
-		want int
-		ok   bool
-	}{
-		{"HSIL", 0, true}, {"lsil", 1, true}, {"Nilm", 2, true}, {"niml", 2, true}, {"SCC", 3, true},
-		{"ASCUS", 0, false}, {"", 0, false}, {"NILM ", 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := ClassOf(tt.in)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("ClassOf(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
-		}
-	}
-}
-
 func TestCheck(t *testing.T) {
 	root := makeTree(t, "HSIL/a.png", "HSIL/b.png", "LSIL/a.png", "NILM/a.png", "SCC/a.png", "SCC/b.png")
 	d, err := Scan(root)

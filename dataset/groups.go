@@ -196,7 +196,7 @@ func (d *Dataset) SetGroups(g *Groups) (unused []string, err error) {
 			return nil, fmt.Errorf("%s:%d: %s names the same file as %s on line %d", g.Source, g.Line[e], e, from[i], g.Line[from[i]])
 		}
 		if name, ok := g.Class[e]; ok {
-			if c, known := ClassOf(name); !known || c != d.Items[i].Class {
+			if c, err := nn.ParseClass(name); err != nil || int(c) != d.Items[i].Class {
 				return nil, fmt.Errorf("%s:%d: %s has class %q, but it is in the %s folder: correct the CSV or move the file",
 					g.Source, g.Line[e], e, name, nn.ClassNames()[d.Items[i].Class])
 			}

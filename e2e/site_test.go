@@ -72,9 +72,9 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{nn.RealData: "real Pap-smear fields", nn.SyntheticData: "synthetic images", "": "do not record"}[w.Meta.Data]
+	want := map[string]string{nn.RealData: "real Pap-smear fields", nn.SyntheticData: "synthetic images", "": "do not record"}[w.Meta().Data]
 	if notice := eval[string](p, `document.querySelector('#demo-notice-detail')?.textContent ?? ''`); !strings.Contains(notice, want) {
-		t.Errorf("notice %q for weights whose data is %q: want it to say %q", notice, w.Meta.Data, want)
+		t.Errorf("notice %q for weights whose data is %q: want it to say %q", notice, w.Meta().Data, want)
 	}
 	// The site arrives with its security headers, the right types, and compressed.
 	base := suite.srv.URL + "/"
@@ -311,7 +311,7 @@ func synthImages(t *testing.T, dir string, n, w, h int) []string {
 	t.Helper()
 	var files []string
 	for i := range n {
-		c := synth.Class(i % synth.NumClasses)
+		c := nn.Class(i % nn.NumClasses)
 		img := synth.Field(c, uint64(1000+i), synth.Options{Width: w, Height: h})
 		files = append(files, writePNG(t, dir, fmt.Sprintf("field-%02d-%s.png", i, c), img))
 	}

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"math"
 	"slices"
+
+	"papscope/nn"
 )
 
 // Bin is one confidence bin of the reliability diagram: the examples whose
@@ -23,7 +25,7 @@ func Reliability(trueClass []int, probs [][]float32) []Bin {
 	bins := make([]Bin, ECEBins)
 	var conf, acc [ECEBins]float64
 	for i, row := range probs {
-		pred := argmax(row)
+		pred := int(nn.Argmax(row))
 		p := float64(row[pred])
 		b := min(max(int(math.Ceil(p*ECEBins))-1, 0), ECEBins-1)
 		bins[b].Count++

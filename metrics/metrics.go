@@ -100,7 +100,7 @@ func EvaluateClasses(classes []string, trueClass []int, probs [][]float32) (*Rep
 	pred := make([]int, n)
 	correct, logLoss := 0, 0.0
 	for i, row := range probs {
-		pred[i] = argmax(row)
+		pred[i] = int(nn.Argmax(row))
 		r.Confusion[trueClass[i]][pred[i]]++
 		if pred[i] == trueClass[i] {
 			correct++
@@ -176,17 +176,6 @@ func AUC(scores []float64, positive []bool) float64 {
 	}
 	u := rankSum - float64(nPos)*float64(nPos+1)/2
 	return u / (float64(nPos) * float64(nNeg))
-}
-
-// argmax returns the index of the largest value, the first on ties.
-func argmax(row []float32) int {
-	best := 0
-	for j, p := range row {
-		if p > row[best] {
-			best = j
-		}
-	}
-	return best
 }
 
 // ratio returns a/b, NaN if b is 0.

@@ -6,9 +6,6 @@ import (
 	"strings"
 )
 
-// NumClasses is the number of output classes.
-const NumClasses = 4
-
 // DefaultInputSize is the side of the square input the network was designed for.
 const DefaultInputSize = 299
 
@@ -17,10 +14,6 @@ const BNEpsilon = 1e-3
 
 // numBlocks is the number of residual blocks between the max-pool and the last separable conv.
 const numBlocks = 8
-
-// ClassNames returns the class names in output order (alphabetical, as Keras
-// flow_from_directory orders the folders HSIL/ LSIL/ NILM/ SCC/).
-func ClassNames() []string { return []string{"HSIL", "LSIL", "NILM", "SCC"} }
 
 // Kind is the type of a layer, named as Keras names its layer classes.
 type Kind int

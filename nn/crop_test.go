@@ -90,8 +90,8 @@ func TestMetadataCropRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.Meta.Crop != 0.625 || !strings.Contains(back.Meta.Preprocessing, "centre crop keeping 0.625") || back.Meta.Extra["crop"] != "" {
-		t.Errorf("decoded Crop %g, preprocessing %q, extra %v", back.Meta.Crop, back.Meta.Preprocessing, back.Meta.Extra)
+	if back.Meta().Crop != 0.625 || !strings.Contains(back.Meta().Preprocessing, "centre crop keeping 0.625") || back.Meta().Extra["crop"] != "" {
+		t.Errorf("decoded Crop %g, preprocessing %q, extra %v", back.Meta().Crop, back.Meta().Preprocessing, back.Meta().Extra)
 	}
 	meta.Crop = 2
 	if _, err := InitWeights(meta, 1); err == nil || !strings.Contains(err.Error(), "crop 2") {
@@ -136,8 +136,7 @@ func TestModelAppliesWeightsCrop(t *testing.T) {
 	for _, tt := range tests {
 		img := framed(tt.width, tt.height)
 		plain := testWeights(t, in, 11)
-		cropped := testWeights(t, in, 11)
-		cropped.Meta.Crop = tt.crop
+		cropped := changeMeta(t, testWeights(t, in, 11), func(m *Metadata) { m.Crop = tt.crop })
 		ref, err := NewModel(plain)
 		if err != nil {
 			t.Fatal(err)
@@ -203,13 +202,13 @@ func TestModelAppliesWeightsCrop(t *testing.T) {
 	}
 }
 
-// TestNewModelRejectsBadCrop: Meta is exported, so a crop set after the
-// weights were validated is checked again.
-func TestNewModelRejectsBadCrop(t *testing.T) {
+// TestWithMetaRejectsBadCrop: a crop outside (0, 1] is refused when the
+// weights are made, so no model can see one.
+func TestWithMetaRejectsBadCrop(t *testing.T) {
 	for _, crop := range []float64{-0.5, 1.5, math.NaN()} {
-		w := testWeights(t, Dims{Height: 32, Width: 32}, 1)
-		w.Meta.Crop = crop
-		if _, err := NewModel(w); err == nil || !strings.Contains(err.Error(), "crop") {
+		m := testWeights(t, Dims{Height: 32, Width: 32}, 1).Meta()
+		m.Crop = crop
+		if _, err := NewWeights(m, nil); err == nil || !strings.Contains(err.Error(), "crop") {
 			t.Errorf("crop %g: err = %v", crop, err)
 		}
 	}

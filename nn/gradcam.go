@@ -11,7 +11,7 @@ import "fmt"
 //
 // dst is reused when it has room for FeatureDims.Height×FeatureDims.Width
 // values, so the call allocates nothing; otherwise a new slice is returned.
-func (m *Model) GradCAM(dst []float32, out *Output, class int) ([]float32, error) {
+func (m *Model) GradCAM(dst []float32, out *Output, class Class) ([]float32, error) {
 	if class < 0 || class >= NumClasses {
 		return nil, fmt.Errorf("nn: grad-cam class %d is not in [0,%d)", class, NumClasses)
 	}
@@ -30,7 +30,7 @@ func (m *Model) GradCAM(dst []float32, out *Output, class int) ([]float32, error
 			pre += x * p.dense1W[k*hidden+j]
 		}
 		if pre > 0 {
-			g[j] = p.dense2W[j*NumClasses+class]
+			g[j] = p.dense2W[j*NumClasses+int(class)]
 		}
 	}
 	// α_k = Σ_j W1[k][j]·g_j / n.

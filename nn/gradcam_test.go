@@ -37,7 +37,7 @@ func gradcamModel(t *testing.T, seed uint64) (*Model, Output) {
 
 // headLogit computes, in float64, the logit of class from a feature map (n×256):
 // global average pooling, dense + ReLU, dense.
-func headLogit(w *Weights, features []float64, n, class int) float64 {
+func headLogit(w *Weights, features []float64, n int, class Class) float64 {
 	w1, b1 := w.Tensor("dense/kernel"), w.Tensor("dense/bias")
 	w2, b2 := w.Tensor("dense_1/kernel"), w.Tensor("dense_1/bias")
 	var pooled [256]float64
@@ -52,7 +52,7 @@ func headLogit(w *Weights, features []float64, n, class int) float64 {
 		for k := range 256 {
 			h += pooled[k] / float64(n) * float64(w1[k*256+j])
 		}
-		logit += max(h, 0) * float64(w2[j*NumClasses+class])
+		logit += max(h, 0) * float64(w2[j*NumClasses+int(class)])
 	}
 	return logit
 }
@@ -66,7 +66,7 @@ func TestGradCAMMatchesFiniteDifferences(t *testing.T) {
 	}()
 	for _, tc := range []struct {
 		seed  uint64
-		class int
+		class Class
 	}{
 		{1, 0}, {1, 1}, {1, 2}, {1, 3},
 		{2, 0}, {2, 1}, {2, 2}, {2, 3},
@@ -178,7 +178,7 @@ func TestGradCAMErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		out   Output
-		class int
+		class Class
 	}{
 		{"negative class", out, -1},
 		{"class too large", out, NumClasses},

@@ -1,12 +1,3 @@
-// Package nn is papscope's network for inference: a lightweight Xception that
-// classifies a liquid-based-cytology field into the Bethesda categories HSIL,
-// LSIL, NILM and SCC.
-//
-// It holds the architecture as data (Architecture, Params, Summary), the
-// weights (safetensors, validated against the architecture), preprocessing
-// (any image or canvas RGBA bytes to network input) and a forward pass in plain
-// Go with tuned kernels. It does no I/O and imports no DOM or autodiff library:
-// it is exactly what the browser runs, compiled to WebAssembly.
 package nn
 
 import (
@@ -33,16 +24,8 @@ type Output struct {
 	OODThreshold float32 // the weights' largest in-distribution score
 }
 
-// Top returns the index of the most probable class.
-func (o *Output) Top() int {
-	best := 0
-	for i, p := range o.Probs {
-		if p > o.Probs[best] {
-			best = i
-		}
-	}
-	return best
-}
+// Top returns the most probable class, the first on ties.
+func (o *Output) Top() Class { return Argmax(o.Probs[:]) }
 
 // sepconv is a separable convolution prepared for the kernels.
 type sepconv struct {
@@ -93,12 +76,6 @@ func NewModel(w *Weights) (*Model, error) {
 	if w == nil {
 		return nil, fmt.Errorf("nn: no weights")
 	}
-	if err := w.Meta.validateTrust(); err != nil { // Meta is exported: it may have changed since validation
-		return nil, fmt.Errorf("nn: %w", err)
-	}
-	if err := CheckCrop(w.Meta.Crop); err != nil {
-		return nil, fmt.Errorf("nn: weights: %w", err)
-	}
 	p := &params{weights: w}
 	conv1, bn := w.Tensor("conv2d/kernel"), "batch_normalization"
 	scale, shift := bnAffine(w, bn)
@@ -112,10 +89,10 @@ func NewModel(w *Weights) (*Model, error) {
 	p.sepLast = newSepconv(w, fmt.Sprintf("separable_conv2d_%d", 2*numBlocks+1), "", 128, 256, false)
 	p.dense1W, p.dense1B = w.Tensor("dense/kernel"), w.Tensor("dense/bias")
 	p.dense2W, p.dense2B = w.Tensor("dense_1/kernel"), w.Tensor("dense_1/bias")
-	p.temperature = w.Meta.temperature()
-	p.crop = w.Meta.Crop
+	p.temperature = w.meta.temperature()
+	p.crop = w.meta.Crop
 	p.ood = newOODStats(w)
-	return newModel(p, w.Meta.Input)
+	return newModel(p, w.meta.Input)
 }
 
 func newModel(p *params, in Dims) (*Model, error) {
@@ -244,7 +221,7 @@ func (m *Model) forward(input []float32, sw *stopwatch) (Output, error) {
 	dense(m.hidden, m.pooledV, p.dense1W, p.dense1B, true)
 	var out Output
 	dense(out.Logits[:], m.hidden, p.dense2W, p.dense2B, false)
-	out.Probs = softmax(out.Logits, p.temperature)
+	Probs(out.Probs[:], out.Logits[:], p.temperature)
 	out.Pooled = m.pooledV
 	out.Features = features
 	out.FeatureDims = m.pooled
@@ -346,28 +323,4 @@ func dense(dst, src, kernel, bias []float32, relu bool) {
 			}
 		}
 	}
-}
-
-// softmax returns the normalised exponentials of logits / temperature,
-// computed stably in float64. Temperature 1 divides nothing.
-func softmax(logits [NumClasses]float32, temperature float64) [NumClasses]float32 {
-	mx := logits[0]
-	for _, v := range logits {
-		mx = max(mx, v)
-	}
-	var e [NumClasses]float64
-	sum := 0.0
-	for i, v := range logits {
-		z := float64(v - mx)
-		if temperature != 1 {
-			z /= temperature
-		}
-		e[i] = math.Exp(z)
-		sum += e[i]
-	}
-	var p [NumClasses]float32
-	for i := range e {
-		p[i] = float32(e[i] / sum)
-	}
-	return p
 }

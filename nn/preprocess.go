@@ -159,17 +159,17 @@ const MaxSourceSide = 1 << 16
 // for every numerator up to 2*0xffff (TestPreprocessOverIsDivision checks them all).
 func over(c, a uint32) float32 { return float32(float64(c+0xffff-a) * (1.0 / 0xffff)) }
 
-// Image writes img, resized to dst dims, into out (len dst.Height*dst.Width*3).
-func (p *Preprocessor) Image(out []float32, dst Dims, img image.Image) error {
-	if err := p.image(out, dst, img); err != nil {
+// Image writes img, resized to size, into dst (len size.Height*size.Width*3).
+func (p *Preprocessor) Image(dst []float32, size Dims, img image.Image) error {
+	if err := p.image(dst, size, img); err != nil {
 		return fmt.Errorf("preprocess image: %w", err)
 	}
 	return nil
 }
 
 // RGBA does the same for raw non-premultiplied RGBA bytes, 4 per pixel, row-major, as a canvas's getImageData gives.
-func (p *Preprocessor) RGBA(out []float32, dst Dims, pix []byte, width, height int) error {
-	if err := p.rgba(out, dst, pix, width, height); err != nil {
+func (p *Preprocessor) RGBA(dst []float32, size Dims, pix []byte, width, height int) error {
+	if err := p.rgba(dst, size, pix, width, height); err != nil {
 		return fmt.Errorf("preprocess RGBA: %w", err)
 	}
 	return nil

@@ -46,8 +46,8 @@ func TestMatchesTensorFlowJS(t *testing.T) {
 			if err != nil {
 				t.Fatalf("import %s: %v", dir, err)
 			}
-			if want := (nn.Dims{Height: ref.Height, Width: ref.Width}); w.Meta.Input != want {
-				t.Fatalf("imported input size %v, want %v", w.Meta.Input, want)
+			if want := (nn.Dims{Height: ref.Height, Width: ref.Width}); w.Meta().Input != want {
+				t.Fatalf("imported input size %v, want %v", w.Meta().Input, want)
 			}
 			m, err := nn.NewModel(w)
 			if err != nil {

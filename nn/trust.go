@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"papscope/internal/kernel"
 )
 
 // Trust: what the weights may carry, beyond the parameters, to say how far to
@@ -93,7 +95,7 @@ func validateOOD(meta Metadata, tensors map[string][]float32) error {
 	for _, p := range oodParams() {
 		v := tensors[p.Name]
 		if len(v) != p.Size() {
-			return fmt.Errorf("weights: tensor %q has %d values, want %d for shape %v", p.Name, len(v), p.Size(), p.Shape)
+			return tensorError(p.Name, "has %d values, want %d for %w %v", len(v), p.Size(), ErrTensorShape, p.Shape)
 		}
 		if err := checkFinite(p.Name, v); err != nil {
 			return err
@@ -110,7 +112,7 @@ func checkPrecision(p []float32) error {
 	for i := range n {
 		d := float64(p[i*n+i])
 		if !(d > 0) {
-			return fmt.Errorf("weights: tensor %q has diagonal entry %g at [%d,%d], want > 0", OODPrecisionName, d, i, i)
+			return tensorError(OODPrecisionName, "has diagonal entry %g at [%d,%d], want > 0", d, i, i)
 		}
 		maxDiag = max(maxDiag, d)
 	}
@@ -118,7 +120,7 @@ func checkPrecision(p []float32) error {
 		for j := i + 1; j < n; j++ {
 			a, b := float64(p[i*n+j]), float64(p[j*n+i])
 			if math.Abs(a-b) > symmetryTolerance*maxDiag {
-				return fmt.Errorf("weights: tensor %q is not symmetric: [%d,%d] = %g, [%d,%d] = %g", OODPrecisionName, i, j, a, j, i, b)
+				return tensorError(OODPrecisionName, "is not symmetric: [%d,%d] = %g, [%d,%d] = %g", i, j, a, j, i, b)
 			}
 		}
 	}
@@ -130,7 +132,7 @@ func checkPrecision(p []float32) error {
 			s -= dot(l[i*n:i*n+j], l[j*n:j*n+j])
 			if i == j {
 				if !(s > 0) {
-					return fmt.Errorf("weights: tensor %q is not positive definite", OODPrecisionName)
+					return tensorError(OODPrecisionName, "is not positive definite")
 				}
 				l[i*n+i] = math.Sqrt(s)
 			} else {
@@ -168,8 +170,7 @@ func (w *Weights) HasOOD() bool { return w.tensors[OODMeansName] != nil }
 // (nil, nil and 0 for none). The result is validated as NewWeights validates;
 // w is unchanged.
 func (w *Weights) WithTrust(temperature float64, means, precision []float32, threshold float64) (*Weights, error) {
-	meta := w.Meta
-	meta.Extra = maps.Clone(w.Meta.Extra)
+	meta := w.Meta()
 	meta.Temperature = temperature
 	meta.OODThreshold = threshold
 	tensors := maps.Clone(w.tensors)
@@ -212,17 +213,10 @@ func newOODStats(w *Weights) *oodStats {
 	if !w.HasOOD() {
 		return nil
 	}
-	widen := func(v []float32) []float64 {
-		out := make([]float64, len(v))
-		for i, x := range v {
-			out[i] = float64(x)
-		}
-		return out
-	}
 	return &oodStats{
-		means:     widen(w.Tensor(OODMeansName)),
-		precision: widen(w.Tensor(OODPrecisionName)),
-		threshold: float32(w.Meta.OODThreshold),
+		means:     kernel.Convert[float64](w.Tensor(OODMeansName)),
+		precision: kernel.Convert[float64](w.Tensor(OODPrecisionName)),
+		threshold: float32(w.meta.OODThreshold),
 	}
 }
 

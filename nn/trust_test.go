@@ -97,7 +97,7 @@ func TestTemperatureAbsentIsBitIdentical(t *testing.T) {
 	for _, w := range []*Weights{w, one} {
 		o := forward(t, w, in, 9)
 		if want := oldSoftmax(o.Logits); o.Probs != want {
-			t.Errorf("temperature %g: probs %v, want the bits of %v", w.Meta.Temperature, o.Probs, want)
+			t.Errorf("temperature %g: probs %v, want the bits of %v", w.Meta().Temperature, o.Probs, want)
 		}
 		if o.OODAvailable || o.OODScore != 0 || o.OODThreshold != 0 || o.InDistribution() {
 			t.Errorf("weights without statistics give an OOD score: %+v", o)
@@ -118,10 +118,10 @@ func TestTemperatureRoundTripAndProbs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Meta.Temperature != temp {
-			t.Fatalf("temperature %v after round trip, want %v", got.Meta.Temperature, temp)
+		if got.Meta().Temperature != temp {
+			t.Fatalf("temperature %v after round trip, want %v", got.Meta().Temperature, temp)
 		}
-		if _, ok := got.Meta.Extra[keyTemperature]; ok {
+		if _, ok := got.Meta().Extra[keyTemperature]; ok {
 			t.Error("temperature also kept in Extra")
 		}
 		o := forward(t, got, in, 9)
@@ -154,8 +154,8 @@ func TestTrustRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Meta.Temperature != 1.7 || got.Meta.OODThreshold != 12.5 || !got.HasOOD() {
-		t.Fatalf("after round trip: temperature %v, threshold %v, has OOD %v", got.Meta.Temperature, got.Meta.OODThreshold, got.HasOOD())
+	if got.Meta().Temperature != 1.7 || got.Meta().OODThreshold != 12.5 || !got.HasOOD() {
+		t.Fatalf("after round trip: temperature %v, threshold %v, has OOD %v", got.Meta().Temperature, got.Meta().OODThreshold, got.HasOOD())
 	}
 	if !slices.Equal(got.Tensor(OODMeansName), means) || !slices.Equal(got.Tensor(OODPrecisionName), precision) {
 		t.Error("OOD tensors differ after round trip")
@@ -165,7 +165,7 @@ func TestTrustRoundTrip(t *testing.T) {
 	}
 	// Removing the statistics again gives weights without them.
 	plain, err := got.WithTrust(0, nil, nil, 0)
-	if err != nil || plain.HasOOD() || plain.Meta.Temperature != 0 || !got.HasOOD() {
+	if err != nil || plain.HasOOD() || plain.Meta().Temperature != 0 || !got.HasOOD() {
 		t.Errorf("WithTrust(0, nil, nil, 0): %v, has OOD %v; original has OOD %v", err, plain.HasOOD(), got.HasOOD())
 	}
 }
@@ -262,23 +262,25 @@ func TestWithTrustErrors(t *testing.T) {
 		precision   []float32
 		threshold   float64
 		wantErr     string
+		tensor      string // the *TensorError's Name, "" for none
+		is          error
 	}{
-		{"negative temperature", -1, nil, nil, 0, "temperature -1 is not in (0, 100]"},
-		{"NaN temperature", math.NaN(), nil, nil, 0, "temperature NaN"},
-		{"huge temperature", 101, nil, nil, 0, "temperature 101"},
-		{"infinite temperature", math.Inf(1), nil, nil, 0, "temperature +Inf"},
-		{"means only", 0, means, nil, 0, "have tensor ood/class_means, missing tensor ood/precision, metadata ood_threshold"},
-		{"no threshold", 0, means, precision, 0, "missing metadata ood_threshold"},
-		{"threshold only", 0, nil, nil, 3, "missing tensor ood/class_means, tensor ood/precision"},
-		{"precision missing", 0, means, nil, 3, "missing tensor ood/precision"},
-		{"negative threshold", 0, means, precision, -3, "ood_threshold -3 is not a positive finite number"},
-		{"infinite threshold", 0, means, precision, math.Inf(1), "ood_threshold +Inf"},
-		{"short means", 0, means[:100], precision, 3, `tensor "ood/class_means" has 100 values, want 1024`},
-		{"short precision", 0, means, precision[:256*255], 3, `tensor "ood/precision" has 65280 values, want 65536`},
-		{"NaN mean", 0, edit(means, func(v []float32) { v[7] = float32(math.NaN()) }), precision, 3, `tensor "ood/class_means" has non-finite value NaN at index 7`},
-		{"not symmetric", 0, means, asym, 3, `tensor "ood/precision" is not symmetric: [1,5]`},
-		{"negative diagonal", 0, means, indefinite, 3, `tensor "ood/precision" has diagonal entry -1 at [0,0]`},
-		{"not positive definite", 0, means, notPD, 3, `tensor "ood/precision" is not positive definite`},
+		{"negative temperature", -1, nil, nil, 0, "temperature -1 is not in (0, 100]", "", nil},
+		{"NaN temperature", math.NaN(), nil, nil, 0, "temperature NaN", "", nil},
+		{"huge temperature", 101, nil, nil, 0, "temperature 101", "", nil},
+		{"infinite temperature", math.Inf(1), nil, nil, 0, "temperature +Inf", "", nil},
+		{"means only", 0, means, nil, 0, "have tensor ood/class_means, missing tensor ood/precision, metadata ood_threshold", "", nil},
+		{"no threshold", 0, means, precision, 0, "missing metadata ood_threshold", "", nil},
+		{"threshold only", 0, nil, nil, 3, "missing tensor ood/class_means, tensor ood/precision", "", nil},
+		{"precision missing", 0, means, nil, 3, "missing tensor ood/precision", "", nil},
+		{"negative threshold", 0, means, precision, -3, "ood_threshold -3 is not a positive finite number", "", nil},
+		{"infinite threshold", 0, means, precision, math.Inf(1), "ood_threshold +Inf", "", nil},
+		{"short means", 0, means[:100], precision, 3, `tensor "ood/class_means" has 100 values, want 1024`, "ood/class_means", ErrTensorShape},
+		{"short precision", 0, means, precision[:256*255], 3, `tensor "ood/precision" has 65280 values, want 65536`, "ood/precision", ErrTensorShape},
+		{"NaN mean", 0, edit(means, func(v []float32) { v[7] = float32(math.NaN()) }), precision, 3, `tensor "ood/class_means" has non-finite value NaN at index 7`, "ood/class_means", ErrNonFinite},
+		{"not symmetric", 0, means, asym, 3, `tensor "ood/precision" is not symmetric: [1,5]`, "ood/precision", nil},
+		{"negative diagonal", 0, means, indefinite, 3, `tensor "ood/precision" has diagonal entry -1 at [0,0]`, "ood/precision", nil},
+		{"not positive definite", 0, means, notPD, 3, `tensor "ood/precision" is not positive definite`, "ood/precision", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -286,6 +288,7 @@ func TestWithTrustErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("WithTrust error = %v, want it to contain %q", err, tt.wantErr)
 			}
+			checkTensorError(t, err, tt.tensor, tt.is)
 		})
 	}
 }
@@ -309,30 +312,32 @@ func TestDecodeTrustErrors(t *testing.T) {
 		name    string
 		edit    func(f *safetensors.File)
 		wantErr string
+		tensor  string // the *TensorError's Name, "" for none
+		is      error
 	}{
-		{"no precision", drop(OODPrecisionName), "missing tensor ood/precision"},
-		{"no means", drop(OODMeansName), "missing tensor ood/class_means"},
-		{"no threshold", func(f *safetensors.File) { delete(f.Metadata, "ood_threshold") }, "missing metadata ood_threshold"},
-		{"bad threshold", setMeta("ood_threshold", "high"), `metadata "ood_threshold" is "high", want a positive decimal number`},
-		{"zero threshold", setMeta("ood_threshold", "0"), `metadata "ood_threshold" is "0"`},
-		{"bad temperature", setMeta("temperature", "warm"), `metadata "temperature" is "warm"`},
-		{"negative temperature", setMeta("temperature", "-2"), `metadata "temperature" is "-2"`},
-		{"NaN temperature", setMeta("temperature", "NaN"), `metadata "temperature" is "NaN"`},
-		{"temperature too high", setMeta("temperature", "1e3"), "temperature 1000 is not in (0, 100]"},
+		{"no precision", drop(OODPrecisionName), "missing tensor ood/precision", "", nil},
+		{"no means", drop(OODMeansName), "missing tensor ood/class_means", "", nil},
+		{"no threshold", func(f *safetensors.File) { delete(f.Metadata, "ood_threshold") }, "missing metadata ood_threshold", "", nil},
+		{"bad threshold", setMeta("ood_threshold", "high"), `metadata "ood_threshold" is "high", want a positive decimal number`, "", nil},
+		{"zero threshold", setMeta("ood_threshold", "0"), `metadata "ood_threshold" is "0"`, "", nil},
+		{"bad temperature", setMeta("temperature", "warm"), `metadata "temperature" is "warm"`, "", nil},
+		{"negative temperature", setMeta("temperature", "-2"), `metadata "temperature" is "-2"`, "", nil},
+		{"NaN temperature", setMeta("temperature", "NaN"), `metadata "temperature" is "NaN"`, "", nil},
+		{"temperature too high", setMeta("temperature", "1e3"), "temperature 1000 is not in (0, 100]", "", nil},
 		{"precision shape", func(f *safetensors.File) {
 			tt, _ := f.Tensor(OODPrecisionName)
 			tt.Shape = []int{128, 512}
-		}, `tensor "ood/precision" has shape [128 512], want [256 256]`},
+		}, `tensor "ood/precision" has shape [128 512], want [256 256]`, "ood/precision", ErrTensorShape},
 		{"means shape", func(f *safetensors.File) {
 			tt, _ := f.Tensor(OODMeansName)
 			tt.Shape = []int{256, 4}
-		}, `tensor "ood/class_means" has shape [256 4], want [4 256]`},
+		}, `tensor "ood/class_means" has shape [256 4], want [4 256]`, "ood/class_means", ErrTensorShape},
 		{"precision not symmetric", func(f *safetensors.File) {
 			tt, _ := f.Tensor(OODPrecisionName)
 			v, _ := tt.Float32s()
 			v[3*OODDim+200] += 0.01
 			*tt, _ = safetensors.F32(OODPrecisionName, tt.Shape, v)
-		}, `tensor "ood/precision" is not symmetric: [3,200]`},
+		}, `tensor "ood/precision" is not symmetric: [3,200]`, "ood/precision", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -340,6 +345,7 @@ func TestDecodeTrustErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("DecodeWeights = %v, %v; want error containing %q", w, err, tt.wantErr)
 			}
+			checkTensorError(t, err, tt.tensor, tt.is)
 		})
 	}
 }

@@ -68,7 +68,7 @@ const (
 // optionally out-of-distribution statistics (see WithTrust). It is immutable
 // once made and safe to share between goroutines and models.
 type Weights struct {
-	Meta    Metadata
+	meta    Metadata
 	tensors map[string][]float32
 }
 
@@ -86,10 +86,10 @@ func NewWeights(meta Metadata, tensors map[string][]float32) (*Weights, error) {
 		known[p.Name] = true
 		v, ok := tensors[p.Name]
 		if !ok {
-			return nil, fmt.Errorf("weights: tensor %q is missing", p.Name)
+			return nil, tensorError(p.Name, "is %w", ErrMissingTensor)
 		}
 		if len(v) != p.Size() {
-			return nil, fmt.Errorf("weights: tensor %q has %d values, want %d for shape %v", p.Name, len(v), p.Size(), p.Shape)
+			return nil, tensorError(p.Name, "has %d values, want %d for %w %v", len(v), p.Size(), ErrTensorShape, p.Shape)
 		}
 		if err := checkFinite(p.Name, v); err != nil {
 			return nil, err
@@ -97,7 +97,7 @@ func NewWeights(meta Metadata, tensors map[string][]float32) (*Weights, error) {
 		if strings.HasSuffix(p.Name, "/moving_variance") {
 			for i, x := range v {
 				if x < 0 {
-					return nil, fmt.Errorf("weights: tensor %q has negative variance %g at index %d", p.Name, x, i)
+					return nil, tensorError(p.Name, "has negative variance %g at index %d", x, i)
 				}
 			}
 		}
@@ -107,19 +107,19 @@ func NewWeights(meta Metadata, tensors map[string][]float32) (*Weights, error) {
 	}
 	for _, name := range slices.Sorted(maps.Keys(tensors)) {
 		if !known[name] {
-			return nil, fmt.Errorf("weights: tensor %q is not part of the architecture", name)
+			return nil, tensorError(name, "is %w", ErrUnknownTensor)
 		}
 	}
 	if err := validateOOD(meta, tensors); err != nil {
 		return nil, err
 	}
-	return &Weights{Meta: meta, tensors: tensors}, nil
+	return &Weights{meta: meta.clone(), tensors: tensors}, nil
 }
 
 func checkFinite(name string, v []float32) error {
 	for i, x := range v {
 		if math.Float32bits(x)&0x7f800000 == 0x7f800000 { // all exponent bits set: ±Inf or NaN
-			return fmt.Errorf("weights: tensor %q has non-finite value %g at index %d", name, x, i)
+			return tensorError(name, "has %w %g at index %d", ErrNonFinite, x, i)
 		}
 	}
 	return nil
@@ -148,10 +148,20 @@ func (m Metadata) validate() error {
 // tensor (shared; do not modify), or nil when there is no such tensor.
 func (w *Weights) Tensor(name string) []float32 { return w.tensors[name] }
 
-// WithMetadata returns weights holding the same tensors (shared) with meta,
-// validated as NewWeights validates them.
-func (w *Weights) WithMetadata(meta Metadata) (*Weights, error) {
+// Meta returns a copy of the weights' metadata; changing it changes nothing in w.
+func (w *Weights) Meta() Metadata { return w.meta.clone() }
+
+// WithMeta returns weights holding the same tensors (shared) with meta,
+// validated as NewWeights validates them; w is unchanged.
+func (w *Weights) WithMeta(meta Metadata) (*Weights, error) {
 	return NewWeights(meta, w.tensors)
+}
+
+// clone returns a deep copy of m: no slice or map shared.
+func (m Metadata) clone() Metadata {
+	m.Classes = slices.Clone(m.Classes)
+	m.Extra = maps.Clone(m.Extra)
+	return m
 }
 
 // DecodeWeights parses a safetensors file and validates it against the
@@ -174,13 +184,13 @@ func DecodeWeights(data []byte) (*Weights, error) {
 		t := &f.Tensors[i]
 		p, ok := specs[t.Name]
 		if !ok {
-			return nil, fmt.Errorf("weights: tensor %q is not part of the architecture", t.Name)
+			return nil, tensorError(t.Name, "is %w", ErrUnknownTensor)
 		}
 		if t.DType != "F32" {
-			return nil, fmt.Errorf("weights: tensor %q has dtype %s, want F32", t.Name, t.DType)
+			return nil, tensorError(t.Name, "has %w %s, want F32", ErrTensorDType, t.DType)
 		}
 		if !slices.Equal(t.Shape, p.Shape) {
-			return nil, fmt.Errorf("weights: tensor %q has shape %v, want %v", t.Name, t.Shape, p.Shape)
+			return nil, tensorError(t.Name, "has %w %v, want %v", ErrTensorShape, t.Shape, p.Shape)
 		}
 		v, err := t.Float32s()
 		if err != nil {
@@ -236,39 +246,39 @@ func decodeMetadata(md map[string]string) (Metadata, error) {
 
 // Encode writes the weights as a safetensors file with their metadata.
 func (w *Weights) Encode(out io.Writer) error {
-	md := maps.Clone(w.Meta.Extra)
+	md := maps.Clone(w.meta.Extra)
 	if md == nil {
 		md = map[string]string{}
 	}
-	classes, err := json.Marshal(w.Meta.Classes)
+	classes, err := json.Marshal(w.meta.Classes)
 	if err != nil {
 		return fmt.Errorf("encode weights: %w", err)
 	}
 	md[keyFormat] = formatName
 	md[keyClasses] = string(classes)
-	md[keyInputShape] = "[" + strconv.Itoa(w.Meta.Input.Height) + "," + strconv.Itoa(w.Meta.Input.Width) + ",3]"
+	md[keyInputShape] = "[" + strconv.Itoa(w.meta.Input.Height) + "," + strconv.Itoa(w.meta.Input.Width) + ",3]"
 	set := func(k, v string) {
 		if v != "" {
 			md[k] = v
 		}
 	}
-	set(keyPreprocessing, w.Meta.Preprocessing)
-	set(keyTrainingData, w.Meta.TrainingData)
-	set(keyMetrics, w.Meta.Metrics)
-	set(keySource, w.Meta.Source)
-	set(keyData, w.Meta.Data)
-	set(keyEvaluation, w.Meta.Evaluation)
+	set(keyPreprocessing, w.meta.Preprocessing)
+	set(keyTrainingData, w.meta.TrainingData)
+	set(keyMetrics, w.meta.Metrics)
+	set(keySource, w.meta.Source)
+	set(keyData, w.meta.Data)
+	set(keyEvaluation, w.meta.Evaluation)
 	delete(md, keyTemperature) // only the fields say what the weights carry
 	delete(md, keyOODThreshold)
 	delete(md, keyCrop)
-	if w.Meta.Crop != 0 {
-		md[keyCrop] = formatDecimal(w.Meta.Crop)
+	if w.meta.Crop != 0 {
+		md[keyCrop] = formatDecimal(w.meta.Crop)
 	}
-	if w.Meta.Temperature != 0 {
-		md[keyTemperature] = formatDecimal(w.Meta.Temperature)
+	if w.meta.Temperature != 0 {
+		md[keyTemperature] = formatDecimal(w.meta.Temperature)
 	}
-	if w.Meta.OODThreshold != 0 {
-		md[keyOODThreshold] = formatDecimal(w.Meta.OODThreshold)
+	if w.meta.OODThreshold != 0 {
+		md[keyOODThreshold] = formatDecimal(w.meta.OODThreshold)
 	}
 	params := Params()
 	if w.HasOOD() {

@@ -3,6 +3,8 @@ package synth
 import (
 	"image"
 	"testing"
+
+	"papscope/nn"
 )
 
 // meanRGB is an image's mean colour.
@@ -22,15 +24,15 @@ func meanRGB(img *image.NRGBA) [3]float64 {
 func TestMeanColourBaseline(t *testing.T) {
 	const nTrain, nTest = 60, 60
 	opt := Options{Width: 320, Height: 240}
-	feats := func(c Class, from, n int) [][3]float64 {
+	feats := func(c nn.Class, from, n int) [][3]float64 {
 		out := make([][3]float64, n)
 		for i := range n {
 			out[i] = meanRGB(Field(c, uint64(from+i), opt))
 		}
 		return out
 	}
-	var cent [NumClasses][3]float64
-	for c := range Class(NumClasses) {
+	var cent [nn.NumClasses][3]float64
+	for c := range nn.Class(nn.NumClasses) {
 		for _, m := range feats(c, 1000, nTrain) {
 			for k := range m {
 				cent[c][k] += m[k] / float64(nTrain)
@@ -38,10 +40,10 @@ func TestMeanColourBaseline(t *testing.T) {
 		}
 	}
 	right := 0
-	for c := range Class(NumClasses) {
+	for c := range nn.Class(nn.NumClasses) {
 		for _, m := range feats(c, 5000, nTest) {
-			best, bd := Class(0), 1e300
-			for k := range Class(NumClasses) {
+			best, bd := nn.Class(0), 1e300
+			for k := range nn.Class(nn.NumClasses) {
 				d := 0.0
 				for j := range m {
 					d += (m[j] - cent[k][j]) * (m[j] - cent[k][j])
@@ -55,7 +57,7 @@ func TestMeanColourBaseline(t *testing.T) {
 			}
 		}
 	}
-	acc := float64(right) / float64(NumClasses*nTest)
+	acc := float64(right) / float64(nn.NumClasses*nTest)
 	t.Logf("nearest-centroid on mean RGB: accuracy %.3f (chance 0.25); centroids %.1f", acc, cent)
 	if acc > 0.5 {
 		t.Errorf("mean-colour baseline accuracy %.3f > 0.5: the classes differ in global colour", acc)

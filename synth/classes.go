@@ -1,22 +1,26 @@
 package synth
 
-import "math"
+import (
+	"math"
+
+	"papscope/nn"
+)
 
 // populate draws the background and cells of a field of class c. Cells are
 // added until the field holds its (class-independent) load of stained material,
 // so no class is darker or busier than another on average; abnormal classes
 // give a share of that material, and at least a few cells, to abnormal cells.
-func (f *field) populate(c Class, rng rnd) {
-	f.background(rng, c == SCC)
+func (f *field) populate(c nn.Class, rng rnd) {
+	f.background(rng, c == nn.SCC)
 	f.mass *= 0.5 // the background counts for half: fields with diathesis still hold cells
 	var share float32
 	minAbn := 0
 	switch c {
-	case LSIL:
+	case nn.LSIL:
 		share, minAbn = rng.u(0.35, 0.7), 3
-	case HSIL:
+	case nn.HSIL:
 		share, minAbn = rng.u(0.6, 0.85), 15
-	case SCC:
+	case nn.SCC:
 		share, minAbn = rng.u(0.5, 0.8), 6
 	}
 	superficial := rng.u(0.2, 0.45)
@@ -25,25 +29,25 @@ func (f *field) populate(c Class, rng rnd) {
 	nAbn, nNorm := 0, 0
 	const minNorm = 3
 	for n := 0; n < 2000; n++ {
-		abnormal := c != NILM && (nAbn < minAbn || abnMass < share*f.mass) && !(f.mass >= budget && nNorm < minNorm)
+		abnormal := c != nn.NILM && (nAbn < minAbn || abnMass < share*f.mass) && !(f.mass >= budget && nNorm < minNorm)
 		if f.mass >= budget && nAbn >= minAbn && nNorm >= minNorm {
 			break
 		}
 		before := f.mass
 		if !abnormal {
-			cl := f.squamous(rng, rng.p(superficial), c == NILM)
+			cl := f.squamous(rng, rng.p(superficial), c == nn.NILM)
 			f.record(cl, 0)
 			f.paint(cl)
 			nNorm++
 			continue
 		}
 		switch c {
-		case LSIL:
+		case nn.LSIL:
 			cl := f.koilocyte(rng)
 			f.record(cl, 0)
 			f.paint(cl)
 			nAbn++
-		case HSIL:
+		case nn.HSIL:
 			if rng.p(0.3) {
 				g, _, n := f.hsilGroup(rng)
 				f.paint(g)
@@ -54,7 +58,7 @@ func (f *field) populate(c Class, rng rnd) {
 				f.paint(cl)
 				nAbn++
 			}
-		case SCC:
+		case nn.SCC:
 			cl := f.sccCell(rng)
 			f.record(cl, 0)
 			f.paint(cl)

@@ -11,11 +11,12 @@ import (
 	"runtime"
 
 	"papscope/internal/parallel"
+	"papscope/nn"
 )
 
 // Balanced returns counts of n images for every class.
-func Balanced(n int) [NumClasses]int {
-	var c [NumClasses]int
+func Balanced(n int) [nn.NumClasses]int {
+	var c [nn.NumClasses]int
 	for i := range c {
 		c[i] = n
 	}
@@ -23,7 +24,7 @@ func Balanced(n int) [NumClasses]int {
 }
 
 // ImageSeed is the seed of image i of class c in a dataset written with the given seed.
-func ImageSeed(seed uint64, c Class, i int) uint64 {
+func ImageSeed(seed uint64, c nn.Class, i int) uint64 {
 	x := seed ^ uint64(c+1)<<56 ^ uint64(i)*0x9e3779b97f4a7c15
 	// splitmix64 finaliser
 	x ^= x >> 30
@@ -34,18 +35,18 @@ func ImageSeed(seed uint64, c Class, i int) uint64 {
 }
 
 // ImageName is the file name of image i of class c: <class>_<index>.png.
-func ImageName(c Class, i int) string { return fmt.Sprintf("%s_%04d.png", c, i) }
+func ImageName(c nn.Class, i int) string { return fmt.Sprintf("%s_%04d.png", c, i) }
 
 // WriteDataset writes counts[c] PNG fields of each class c under dir/<CLASS>/,
 // named by ImageName, image i of class c being Field(c, ImageSeed(seed, c, i), opt).
 // It renders in parallel; the files are the same whatever the parallelism.
-func WriteDataset(dir string, counts [NumClasses]int, seed uint64, opt Options) error {
+func WriteDataset(dir string, counts [nn.NumClasses]int, seed uint64, opt Options) error {
 	type job struct {
-		c Class
+		c nn.Class
 		i int
 	}
 	var jobs []job
-	for c := range Class(NumClasses) {
+	for c := range nn.Class(nn.NumClasses) {
 		if counts[c] < 0 {
 			return fmt.Errorf("synth: negative count %d for %s", counts[c], c)
 		}

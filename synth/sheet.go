@@ -3,12 +3,14 @@ package synth
 import (
 	"image"
 	"image/color"
+
+	"papscope/nn"
 )
 
 // ContactSheet renders k default-size fields of class c (seeds seed, seed+1, …),
 // each shrunk to tileWidth pixels wide, in a grid of up to four columns under a
 // label naming the class; each tile is marked with its seed.
-func ContactSheet(c Class, seed uint64, k, tileWidth int) *image.NRGBA {
+func ContactSheet(c nn.Class, seed uint64, k, tileWidth int) *image.NRGBA {
 	k = max(k, 1)
 	tw := max(tileWidth, 16)
 	th := tw * 3 / 4

@@ -17,50 +17,12 @@
 package synth
 
 import (
-	"fmt"
 	"image"
 	"math"
 	"math/rand/v2"
-	"strings"
+
+	"papscope/nn"
 )
-
-// Class is a Bethesda category, numbered in papscope's output order (nn.ClassNames).
-type Class int
-
-// The four classes, in alphabetical order as Keras's flow_from_directory has them.
-const (
-	HSIL Class = iota // high-grade squamous intraepithelial lesion
-	LSIL              // low-grade squamous intraepithelial lesion
-	NILM              // negative for intraepithelial lesion or malignancy
-	SCC               // squamous cell carcinoma
-)
-
-// NumClasses is the number of classes.
-const NumClasses = 4
-
-var classNames = [NumClasses]string{"HSIL", "LSIL", "NILM", "SCC"}
-
-// String returns the class's folder name ("HSIL", "LSIL", "NILM", "SCC").
-func (c Class) String() string {
-	if c < 0 || c >= NumClasses {
-		return fmt.Sprintf("Class(%d)", int(c))
-	}
-	return classNames[c]
-}
-
-// ParseClass returns the class named s (case-insensitive; the common misspelling "NIML" is accepted).
-func ParseClass(s string) (Class, error) {
-	u := strings.ToUpper(strings.TrimSpace(s))
-	if u == "NIML" {
-		return NILM, nil
-	}
-	for i, n := range classNames {
-		if n == u {
-			return Class(i), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown class %q (want HSIL, LSIL, NILM or SCC)", s)
-}
 
 // Options sets the size of a rendered field; zero values mean 640×480.
 type Options struct {
@@ -90,13 +52,13 @@ type Stats struct {
 }
 
 // Field renders one field of class c; the same (class, seed, options) gives the same pixels.
-func Field(c Class, seed uint64, opt Options) *image.NRGBA {
+func Field(c nn.Class, seed uint64, opt Options) *image.NRGBA {
 	img, _ := Render(c, seed, opt)
 	return img
 }
 
 // Render renders one field of class c, like Field, and returns its ground-truth Stats.
-func Render(c Class, seed uint64, opt Options) (*image.NRGBA, Stats) {
+func Render(c nn.Class, seed uint64, opt Options) (*image.NRGBA, Stats) {
 	w, h := opt.size()
 	f := newField(w, h, seed)
 	// Cells come from a stream that depends on the class; nuisances (set up in
@@ -290,6 +252,6 @@ func (f *field) fill(sh shape, od vec3, edge float32) {
 }
 
 // newPCG returns the cell stream of a class's field.
-func newPCG(seed uint64, c Class) *rand.Rand {
+func newPCG(seed uint64, c nn.Class) *rand.Rand {
 	return rand.New(rand.NewPCG(seed, 0x5eed0000+uint64(c)*0x9e3779b97f4a7c15))
 }

@@ -8,13 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"papscope/nn"
 )
 
 var updateSheets = flag.Bool("update-sheets", false, "rewrite testdata/contact_<CLASS>.png")
 
 func TestDeterminism(t *testing.T) {
 	opt := Options{Width: 160, Height: 120}
-	for c := range Class(NumClasses) {
+	for c := range nn.Class(nn.NumClasses) {
 		t.Run(c.String(), func(t *testing.T) {
 			a, sa := Render(c, 42, opt)
 			b, sb := Render(c, 42, opt)
@@ -27,7 +29,7 @@ func TestDeterminism(t *testing.T) {
 			}
 		})
 	}
-	if bytes.Equal(Field(NILM, 7, opt).Pix, Field(HSIL, 7, opt).Pix) {
+	if bytes.Equal(Field(nn.NILM, 7, opt).Pix, Field(nn.HSIL, 7, opt).Pix) {
 		t.Fatal("different classes gave the same field")
 	}
 }
@@ -43,40 +45,18 @@ func TestSize(t *testing.T) {
 		{Options{Width: 64}, 64, 480},
 	}
 	for _, tt := range tests {
-		img := Field(SCC, 1, tt.opt)
+		img := Field(nn.SCC, 1, tt.opt)
 		if got := img.Bounds(); got != image.Rect(0, 0, tt.w, tt.h) {
 			t.Errorf("%+v: bounds %v, want %dx%d", tt.opt, got, tt.w, tt.h)
 		}
 	}
 }
 
-func TestParseClass(t *testing.T) {
-	tests := []struct {
-		in   string
-		want Class
-		ok   bool
-	}{
-		{"HSIL", HSIL, true}, {"lsil", LSIL, true}, {"NILM", NILM, true}, {"NIML", NILM, true},
-		{" scc ", SCC, true}, {"ASCUS", 0, false}, {"", 0, false},
-	}
-	for _, tt := range tests {
-		got, err := ParseClass(tt.in)
-		if (err == nil) != tt.ok || (tt.ok && got != tt.want) {
-			t.Errorf("ParseClass(%q) = %v, %v", tt.in, got, err)
-		}
-	}
-	for c := range Class(NumClasses) {
-		if back, err := ParseClass(c.String()); err != nil || back != c {
-			t.Errorf("round trip %v: %v %v", c, back, err)
-		}
-	}
-}
-
 // classStats averages Stats over n fields of each class.
-func classStats(n int) [NumClasses]Stats {
-	var out [NumClasses]Stats
+func classStats(n int) [nn.NumClasses]Stats {
+	var out [nn.NumClasses]Stats
 	opt := Options{Width: 320, Height: 240}
-	for c := range Class(NumClasses) {
+	for c := range nn.Class(nn.NumClasses) {
 		var m Stats
 		for i := range n {
 			_, s := Render(c, uint64(100+i), opt)
@@ -98,24 +78,24 @@ func classStats(n int) [NumClasses]Stats {
 func TestClassFeatures(t *testing.T) {
 	const n = 20
 	st := classStats(n)
-	for c := range Class(NumClasses) {
+	for c := range nn.Class(nn.NumClasses) {
 		s := st[c]
 		t.Logf("%-4s cells/field %5.1f  defining %5.1f  nuclear area %6.1f px²  N:C %.3f  halo %.3f  keratin %.3f",
 			c, float64(s.Cells)/float64(n), float64(s.Defining)/float64(n), s.MeanNuclearArea, s.NCRatio, s.HaloFraction, s.KeratinFraction)
 	}
-	ratio := st[LSIL].MeanNuclearArea / st[NILM].MeanNuclearArea
+	ratio := st[nn.LSIL].MeanNuclearArea / st[nn.NILM].MeanNuclearArea
 	checks := []struct {
 		name string
 		ok   bool
 	}{
 		{"LSIL nuclear area 2.5–4× NILM", ratio >= 2.5 && ratio <= 4},
-		{"N:C HSIL > LSIL", st[HSIL].NCRatio > st[LSIL].NCRatio},
-		{"N:C LSIL > NILM", st[LSIL].NCRatio > st[NILM].NCRatio},
-		{"N:C HSIL ≥ 0.4", st[HSIL].NCRatio >= 0.4},
-		{"halo LSIL ≥ 0.25", st[LSIL].HaloFraction >= 0.25},
-		{"halo others ≤ 0.02", st[HSIL].HaloFraction <= 0.02 && st[NILM].HaloFraction <= 0.02 && st[SCC].HaloFraction <= 0.02},
-		{"keratin SCC ≥ 0.15", st[SCC].KeratinFraction >= 0.15},
-		{"keratin others ≤ 0.02", st[HSIL].KeratinFraction <= 0.02 && st[LSIL].KeratinFraction <= 0.02 && st[NILM].KeratinFraction <= 0.02},
+		{"N:C HSIL > LSIL", st[nn.HSIL].NCRatio > st[nn.LSIL].NCRatio},
+		{"N:C LSIL > NILM", st[nn.LSIL].NCRatio > st[nn.NILM].NCRatio},
+		{"N:C HSIL ≥ 0.4", st[nn.HSIL].NCRatio >= 0.4},
+		{"halo LSIL ≥ 0.25", st[nn.LSIL].HaloFraction >= 0.25},
+		{"halo others ≤ 0.02", st[nn.HSIL].HaloFraction <= 0.02 && st[nn.NILM].HaloFraction <= 0.02 && st[nn.SCC].HaloFraction <= 0.02},
+		{"keratin SCC ≥ 0.15", st[nn.SCC].KeratinFraction >= 0.15},
+		{"keratin others ≤ 0.02", st[nn.HSIL].KeratinFraction <= 0.02 && st[nn.LSIL].KeratinFraction <= 0.02 && st[nn.NILM].KeratinFraction <= 0.02},
 	}
 	t.Logf("LSIL/NILM nuclear area ratio %.2f", ratio)
 	for _, c := range checks {
@@ -128,7 +108,7 @@ func TestClassFeatures(t *testing.T) {
 // Abnormal fields always hold abnormal cells, and normal cells beside them.
 func TestAbnormalFieldsMixed(t *testing.T) {
 	opt := Options{Width: 320, Height: 240}
-	for _, c := range []Class{HSIL, LSIL, SCC} {
+	for _, c := range []nn.Class{nn.HSIL, nn.LSIL, nn.SCC} {
 		for seed := range uint64(15) {
 			_, s := Render(c, seed, opt)
 			if s.Defining < 3 || s.Cells-s.Defining < 3 {
@@ -141,10 +121,10 @@ func TestAbnormalFieldsMixed(t *testing.T) {
 func TestWriteDataset(t *testing.T) {
 	tests := []struct {
 		name   string
-		counts [NumClasses]int
+		counts [nn.NumClasses]int
 	}{
 		{"balanced", Balanced(2)},
-		{"counts", [NumClasses]int{1, 0, 3, 2}},
+		{"counts", [nn.NumClasses]int{1, 0, 3, 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,7 +133,7 @@ func TestWriteDataset(t *testing.T) {
 			if err := WriteDataset(dir, tt.counts, 9, opt); err != nil {
 				t.Fatal(err)
 			}
-			for c := range Class(NumClasses) {
+			for c := range nn.Class(nn.NumClasses) {
 				ents, err := os.ReadDir(filepath.Join(dir, c.String()))
 				if err != nil {
 					t.Fatal(err)
@@ -184,18 +164,18 @@ func TestWriteDataset(t *testing.T) {
 			}
 		})
 	}
-	if err := WriteDataset(t.TempDir(), [NumClasses]int{-1}, 1, Options{}); err == nil {
+	if err := WriteDataset(t.TempDir(), [nn.NumClasses]int{-1}, 1, Options{}); err == nil {
 		t.Error("negative count: no error")
 	}
-	if ImageName(NILM, 7) != "NILM_0007.png" {
-		t.Errorf("ImageName = %q", ImageName(NILM, 7))
+	if ImageName(nn.NILM, 7) != "NILM_0007.png" {
+		t.Errorf("ImageName = %q", ImageName(nn.NILM, 7))
 	}
 }
 
 // TestContactSheets checks the contact sheets and, with -update-sheets, rewrites
 // testdata/contact_<CLASS>.png (look at them when the renderer changes).
 func TestContactSheets(t *testing.T) {
-	for c := range Class(NumClasses) {
+	for c := range nn.Class(nn.NumClasses) {
 		sheet := ContactSheet(c, 1, 8, 176)
 		if b := sheet.Bounds(); b.Dx() != 4*176+5*4 || b.Dy() != 24+2*(132+4) {
 			t.Errorf("%s: sheet %v", c, b)
@@ -220,7 +200,7 @@ func TestContactSheets(t *testing.T) {
 }
 
 func BenchmarkField(b *testing.B) {
-	for _, c := range []Class{HSIL, LSIL, NILM, SCC} {
+	for _, c := range []nn.Class{nn.HSIL, nn.LSIL, nn.NILM, nn.SCC} {
 		b.Run(c.String(), func(b *testing.B) {
 			for i := range b.N {
 				Field(c, uint64(i), Options{})

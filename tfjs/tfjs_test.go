@@ -103,18 +103,18 @@ func TestImport(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Import: %v", err)
 			}
-			if w.Meta.Input != tt.input {
-				t.Errorf("input %+v, want %+v", w.Meta.Input, tt.input)
+			if w.Meta().Input != tt.input {
+				t.Errorf("input %+v, want %+v", w.Meta().Input, tt.input)
 			}
-			if w.Meta.Source != tt.source {
-				t.Errorf("source %q, want %q", w.Meta.Source, tt.source)
+			if w.Meta().Source != tt.source {
+				t.Errorf("source %q, want %q", w.Meta().Source, tt.source)
 			}
 			wantData := tt.data
 			if wantData == "" {
 				wantData = "unknown (imported)"
 			}
-			if w.Meta.TrainingData != wantData {
-				t.Errorf("training data %q, want %q", w.Meta.TrainingData, wantData)
+			if w.Meta().TrainingData != wantData {
+				t.Errorf("training data %q, want %q", w.Meta().TrainingData, wantData)
 			}
 			for _, p := range nn.Params() {
 				got, want := w.Tensor(p.Name), f.want[p.Name]
@@ -413,7 +413,7 @@ func TestImportErrors(t *testing.T) {
 			}
 			w, err := Import(model, opener(files))
 			if err == nil {
-				t.Fatalf("Import succeeded (%v), want an error", w.Meta)
+				t.Fatalf("Import succeeded (%v), want an error", w.Meta())
 			}
 			var le *LayerError
 			var te *TensorError
@@ -554,11 +554,11 @@ func TestRealTFJSFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Import: %v", err)
 			}
-			if w.Meta.Input != tt.input {
-				t.Errorf("input %+v, want %+v", w.Meta.Input, tt.input)
+			if w.Meta().Input != tt.input {
+				t.Errorf("input %+v, want %+v", w.Meta().Input, tt.input)
 			}
-			if !strings.HasPrefix(w.Meta.Source, "imported from TF.js layers model (TensorFlow.js tfjs-layers v4.22.0/") {
-				t.Errorf("source %q", w.Meta.Source)
+			if !strings.HasPrefix(w.Meta().Source, "imported from TF.js layers model (TensorFlow.js tfjs-layers v4.22.0/") {
+				t.Errorf("source %q", w.Meta().Source)
 			}
 			checkRawValues(t, model, open, w)
 		})

@@ -51,7 +51,7 @@ func farWeights(t *testing.T, seed uint64) *nn.Weights {
 		}
 		tensors[p.Name] = v
 	}
-	w, err = nn.NewWeights(w.Meta, tensors)
+	w, err = nn.NewWeights(w.Meta(), tensors)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func atSize(t *testing.T, w *nn.Weights, d nn.Dims) *nn.Weights {
 	for _, p := range nn.Params() {
 		tensors[p.Name] = w.Tensor(p.Name)
 	}
-	meta := w.Meta
+	meta := w.Meta()
 	meta.Input = d
 	w2, err := nn.NewWeights(meta, tensors)
 	if err != nil {

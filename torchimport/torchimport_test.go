@@ -140,8 +140,8 @@ func TestImportRoundTrip(t *testing.T) {
 				t.Errorf("prefix %q: %s differs after export and import", prefix, p.Name)
 			}
 		}
-		if got.Meta.Input != (nn.Dims{Height: 64, Width: 80}) || !strings.Contains(got.Meta.Source, "PyTorch") || got.Meta.Extra["epochs"] != "3" {
-			t.Errorf("prefix %q: metadata %+v", prefix, got.Meta)
+		if got.Meta().Input != (nn.Dims{Height: 64, Width: 80}) || !strings.Contains(got.Meta().Source, "PyTorch") || got.Meta().Extra["epochs"] != "3" {
+			t.Errorf("prefix %q: metadata %+v", prefix, got.Meta())
 		}
 	}
 }
@@ -160,8 +160,8 @@ func TestImportInputSize(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if w.Meta.Input != tt.want {
-			t.Errorf("options %+v: input %v, want %v", tt.opt, w.Meta.Input, tt.want)
+		if w.Meta().Input != tt.want {
+			t.Errorf("options %+v: input %v, want %v", tt.opt, w.Meta().Input, tt.want)
 		}
 	}
 }
@@ -264,15 +264,15 @@ func TestImportCrop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.Meta.Crop != 0.5 || w.Meta.Preprocessing != nn.PreprocessingWithCrop(0.5) || w.Meta.Extra["crop"] != "" {
-		t.Errorf("crop 0.5: Crop %g, preprocessing %q, extra %v", w.Meta.Crop, w.Meta.Preprocessing, w.Meta.Extra)
+	if w.Meta().Crop != 0.5 || w.Meta().Preprocessing != nn.PreprocessingWithCrop(0.5) || w.Meta().Extra["crop"] != "" {
+		t.Errorf("crop 0.5: Crop %g, preprocessing %q, extra %v", w.Meta().Crop, w.Meta().Preprocessing, w.Meta().Extra)
 	}
 	w, err = Import(encode(t, tensors, map[string]string{"format": "pt"}), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.Meta.Crop != 0 || w.Meta.Preprocessing != nn.Preprocessing {
-		t.Errorf("no crop: Crop %g, preprocessing %q", w.Meta.Crop, w.Meta.Preprocessing)
+	if w.Meta().Crop != 0 || w.Meta().Preprocessing != nn.Preprocessing {
+		t.Errorf("no crop: Crop %g, preprocessing %q", w.Meta().Crop, w.Meta().Preprocessing)
 	}
 	for _, bad := range []string{"1.5", "-0.5", "half", "NaN"} {
 		_, err := Import(encode(t, tensors, map[string]string{"format": "pt", "crop": bad}), Options{})

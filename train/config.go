@@ -183,13 +183,13 @@ func (cfg *FitConfig) start() (State, *nn.Weights, *nn.Weights, error) {
 		st.LearnRate = lr
 		// A checkpoint keeps tensors, not metadata: the weights take this
 		// run's again (the crop among them, which validation checks).
-		w, err := r.Weights.WithMetadata(cfg.metadata())
+		w, err := r.Weights.WithMeta(cfg.metadata())
 		if err != nil {
 			return State{}, nil, nil, fmt.Errorf("train: resume: %w", err)
 		}
 		best := r.Best
 		if best != nil {
-			if best, err = best.WithMetadata(cfg.metadata()); err != nil {
+			if best, err = best.WithMeta(cfg.metadata()); err != nil {
 				return State{}, nil, nil, fmt.Errorf("train: resume: %w", err)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"papscope/internal/kernel"
 	"papscope/nn"
 )
 
@@ -124,7 +125,7 @@ func build(n *Net, batch int, in nn.Dims, m mode, dt tensor.Dtype) (gr *graph, e
 	node := func(name string) *G.Node {
 		var v tensor.Tensor = n.values[name]
 		if dt == tensor.Float64 {
-			v = tensor.New(tensor.WithShape(v.Shape()...), tensor.WithBacking(widen(v.Data().([]float32))))
+			v = tensor.New(tensor.WithShape(v.Shape()...), tensor.WithBacking(kernel.Convert[float64](v.Data().([]float32))))
 		}
 		nd := G.NewTensor(g, dt, v.Dims(), G.WithShape(v.Shape()...), G.WithValue(v), G.WithName(name))
 		if trainable[name] {
@@ -281,18 +282,9 @@ func (gr *graph) setInput(images []float32) error {
 // tensor wraps v, or a float64 copy of it in a float64 graph, as a tensor of shape.
 func (gr *graph) tensor(v []float32, shape ...int) *tensor.Dense {
 	if gr.dt == tensor.Float64 {
-		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(widen(v)))
+		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(kernel.Convert[float64](v)))
 	}
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(v))
-}
-
-// widen returns v as float64s.
-func widen(v []float32) []float64 {
-	w := make([]float64, len(v))
-	for i, x := range v {
-		w[i] = float64(x)
-	}
-	return w
 }
 
 // zeroGrads clears the gradients of the trainable parameters.

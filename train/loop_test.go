@@ -89,7 +89,7 @@ func TestFitLowersLoss(t *testing.T) {
 	if !(h[2].Loss < h[0].Loss) {
 		t.Errorf("training loss %.4f → %.4f, want lower", h[0].Loss, h[2].Loss)
 	}
-	if res.Best == nil || res.Last == nil || res.BestEpoch < 1 || res.Best.Meta.Input != cfg.Input {
+	if res.Best == nil || res.Last == nil || res.BestEpoch < 1 || res.Best.Meta().Input != cfg.Input {
 		t.Fatalf("result %+v", res)
 	}
 	c, err := ReadCheckpoint(cfg.Checkpoint)
@@ -377,8 +377,8 @@ func TestPatchTraining(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Best.Meta.Input != cfg.Input || res.History[0].ValN == 0 {
-		t.Errorf("weights for %v, validation of %d images: want the whole %v input", res.Best.Meta.Input, res.History[0].ValN, cfg.Input)
+	if res.Best.Meta().Input != cfg.Input || res.History[0].ValN == 0 {
+		t.Errorf("weights for %v, validation of %d images: want the whole %v input", res.Best.Meta().Input, res.History[0].ValN, cfg.Input)
 	}
 	for _, bad := range []int{-1, 33} {
 		cfg.Patch = bad

@@ -71,7 +71,7 @@ func compareWithNN(t *testing.T, net *Net, w *nn.Weights, images []float32, batc
 	if err != nil {
 		t.Fatal(err)
 	}
-	meta := w.Meta
+	meta := w.Meta()
 	meta.Input = in
 	w2, err := nn.NewWeights(meta, tensorsOf(w))
 	if err != nil {
@@ -488,7 +488,7 @@ func TestNewDropsCalibration(t *testing.T) {
 	if err != nil {
 		t.Fatalf("export of a net made from calibrated weights: %v", err)
 	}
-	if out.Meta.Temperature != 0 || out.Meta.OODThreshold != 0 || out.HasOOD() {
-		t.Errorf("exported weights keep stale calibration: T=%g threshold=%g ood=%v", out.Meta.Temperature, out.Meta.OODThreshold, out.HasOOD())
+	if out.Meta().Temperature != 0 || out.Meta().OODThreshold != 0 || out.HasOOD() {
+		t.Errorf("exported weights keep stale calibration: T=%g threshold=%g ood=%v", out.Meta().Temperature, out.Meta().OODThreshold, out.HasOOD())
 	}
 }

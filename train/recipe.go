@@ -91,18 +91,18 @@ func Run(ctx context.Context, r Recipe) (*RunResult, error) {
 		return nil, err
 	}
 	meta.Extra["training_history"] = string(history)
-	meta.Temperature, meta.OODThreshold = final.Meta.Temperature, final.Meta.OODThreshold
+	meta.Temperature, meta.OODThreshold = final.Meta().Temperature, final.Meta().OODThreshold
 	if len(r.Test) > 0 {
 		out, _, err := forward(ctx, fit.Best, r.Test, src, src.test, workers)
 		if err != nil {
 			return nil, fmt.Errorf("test split: %w", err)
 		}
 		res.TestOutputs = out
-		if res.Test, err = metrics.Evaluate(out.Labels, softmaxAll(out.Logits, meta.Temperature)); err != nil {
+		if res.Test, err = metrics.Evaluate(out.Labels, calibrate.ProbsAt(out.Logits, meta.Temperature)); err != nil {
 			return nil, fmt.Errorf("test split: %w", err)
 		}
 		if len(r.Val) > 0 {
-			before, err := metrics.Evaluate(out.Labels, softmaxAll(out.Logits, 1))
+			before, err := metrics.Evaluate(out.Labels, calibrate.ProbsAt(out.Logits, 1))
 			if err != nil {
 				return nil, fmt.Errorf("test split: %w", err)
 			}
@@ -121,23 +121,10 @@ func Run(ctx context.Context, r Recipe) (*RunResult, error) {
 		}
 		meta.Extra["calibration"] = string(js)
 	}
-	if res.Weights, err = final.WithMetadata(meta); err != nil {
+	if res.Weights, err = final.WithMeta(meta); err != nil {
 		return nil, err
 	}
 	return res, nil
-}
-
-// softmaxAll returns the probabilities of every row of logits at temperature t (0 means 1).
-func softmaxAll(logits [][nn.NumClasses]float32, t float64) [][]float32 {
-	if t == 0 {
-		t = 1
-	}
-	out := make([][]float32, len(logits))
-	for i, l := range logits {
-		p := calibrate.Softmax(l, t)
-		out[i] = p[:]
-	}
-	return out
 }
 
 // learnRate is the Adam step size the run uses.

@@ -248,13 +248,7 @@ func correct(gr *graph, labels []int) int {
 	right := 0
 	for i, c := range labels {
 		row := logits[i*nn.NumClasses : (i+1)*nn.NumClasses]
-		top := 0
-		for j, x := range row {
-			if x > row[top] {
-				top = j
-			}
-		}
-		if top == c {
+		if int(nn.Argmax(row)) == c {
 			right++
 		}
 	}

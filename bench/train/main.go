@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"papscope/internal/kernel"
 	"papscope/nn"
 	"papscope/safetensors"
 	"papscope/train"
@@ -203,7 +204,7 @@ func benchSize(dir string, size, batch, threads, steps int, python, script strin
 		if d := relDiff(go64[p.Name], ref); d > r.MaxGradRelDiff || r.WorstTensor == "" {
 			r.MaxGradRelDiff, r.WorstTensor = d, p.Name
 		}
-		r.Float32ErrGo = math.Max(r.Float32ErrGo, relDiff(widen(go32[p.Name]), ref))
+		r.Float32ErrGo = math.Max(r.Float32ErrGo, relDiff(kernel.Convert[float64](go32[p.Name]), ref))
 		r.Float32ErrTorch = math.Max(r.Float32ErrTorch, relDiff(torch32[p.Name], ref))
 	}
 
@@ -302,22 +303,13 @@ func readGrads(path string) (float64, map[string][]float64, error) {
 		} else {
 			var v []float32
 			v, err = t.Float32s()
-			grads[t.Name] = widen(v)
+			grads[t.Name] = kernel.Convert[float64](v)
 		}
 		if err != nil {
 			return 0, nil, err
 		}
 	}
 	return loss, grads, nil
-}
-
-// widen returns v as float64s.
-func widen(v []float32) []float64 {
-	w := make([]float64, len(v))
-	for i, x := range v {
-		w[i] = float64(x)
-	}
-	return w
 }
 
 // relDiff is max|a−b| / max|b| (0 when both are all zero).

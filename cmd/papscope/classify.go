@@ -123,7 +123,7 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 		}
 		if outliers > 0 {
 			fmt.Fprintf(stdout, "OUT: %d of the images are unlike the fields these weights were trained on (OOD score above %.4g): do not trust their classes.\n",
-				outliers, model.Weights().Meta.OODThreshold)
+				outliers, model.Weights().Meta().OODThreshold)
 		}
 	}
 	if failed > 0 {
@@ -192,7 +192,7 @@ func classifyImage(m *nn.Model, name string, img image.Image) result {
 		return result{err: fmt.Errorf("%s: %w", name, err)}
 	}
 	c := classification{
-		File: name, Top: nn.ClassNames()[o.Top()], Classes: nn.ClassNames(), Probs: o.Probs, Logits: o.Logits,
+		File: name, Top: o.Top().String(), Classes: nn.ClassNames(), Probs: o.Probs, Logits: o.Logits,
 		pooled: slices.Clone(o.Pooled[:]),
 	}
 	if o.OODAvailable {

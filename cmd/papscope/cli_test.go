@@ -21,9 +21,9 @@ func withMeta(t *testing.T, path string, edit func(*nn.Metadata)) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	meta := w.Meta
+	meta := w.Meta()
 	edit(&meta)
-	if w, err = w.WithMetadata(meta); err != nil {
+	if w, err = w.WithMeta(meta); err != nil {
 		t.Fatal(err)
 	}
 	return writeWeights(t, w, "meta.safetensors")

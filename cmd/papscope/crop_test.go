@@ -46,9 +46,13 @@ func writePNG(t *testing.T, path string, img image.Image) {
 // writeCropWeights writes w with Metadata.Crop set to crop and returns the path.
 func writeCropWeights(t *testing.T, w *nn.Weights, crop float64) string {
 	t.Helper()
-	c := *w
-	c.Meta.Crop = crop
-	c.Meta.Preprocessing = nn.PreprocessingWithCrop(crop)
+	m := w.Meta()
+	m.Crop = crop
+	m.Preprocessing = nn.PreprocessingWithCrop(crop)
+	c, err := w.WithMeta(m)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var buf bytes.Buffer
 	if err := c.Encode(&buf); err != nil {
 		t.Fatal(err)

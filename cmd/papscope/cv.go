@@ -165,7 +165,7 @@ func runCV(args []string, stdout, stderr io.Writer) error {
 		if err := safefile.Write(*outPath, buf.Bytes()); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "wrote %s: trained on all %d images, temperature %.4g from the out-of-fold outputs\n", *outPath, len(d.Items), w.Meta.Temperature)
+		fmt.Fprintf(stderr, "wrote %s: trained on all %d images, temperature %.4g from the out-of-fold outputs\n", *outPath, len(d.Items), w.Meta().Temperature)
 	}
 	bar.finish()
 	if *asJSON {
@@ -232,7 +232,7 @@ func trainFinal(ctx context.Context, d *dataset.Dataset, sums []*cvSummary, base
 	if err != nil {
 		return nil, fmt.Errorf("final weights: %w", err)
 	}
-	meta := res.Weights.Meta
+	meta := res.Weights.Meta()
 	meta.Temperature = temperature
 	report, err := json.Marshal(bySlide.Report)
 	if err != nil {
@@ -247,7 +247,7 @@ func trainFinal(ctx context.Context, d *dataset.Dataset, sums []*cvSummary, base
 	}
 	meta.Extra = maps.Clone(meta.Extra)
 	meta.Extra["cross_validation"] = string(all)
-	return res.Weights.WithMetadata(meta)
+	return res.Weights.WithMeta(meta)
 }
 
 // crossValidate trains one model per fold of d (split by slide, or by image
@@ -335,8 +335,7 @@ func summarise(sum *cvSummary, results []foldResult, took time.Duration) (*cvSum
 			return nil, fmt.Errorf("fold %d: temperature from the other folds: %w", r.Fold, err)
 		}
 		for i, l := range logitRows(r.Logits) {
-			p, p1 := calibrate.Softmax(l, t), calibrate.Softmax(l, 1)
-			probs, raw = append(probs, p[:]), append(raw, p1[:])
+			probs, raw = append(probs, nn.Probs(make([]float32, nn.NumClasses), l[:], t)), append(raw, nn.Probs(make([]float32, nn.NumClasses), l[:], 1))
 			sum.logits = append(sum.logits, l)
 			sum.labels = append(sum.labels, r.Labels[i])
 		}

@@ -112,7 +112,7 @@ func TestCVEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := w.Meta
+	m := w.Meta()
 	if m.Data != nn.RealData || !strings.HasPrefix(m.TrainingData, "tiny test fields: all 32 images") || !w.HasOOD() || m.Temperature <= 0 ||
 		!strings.Contains(m.Evaluation, "2-fold cross-validation by slide") || m.Extra["cross_validation"] == "" {
 		t.Errorf("final weights' metadata: %+v", m)
@@ -171,7 +171,7 @@ func TestCVFinalEpochs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(w.Meta.TrainingData, "weights of the last epoch") {
-		t.Errorf("training data %q", w.Meta.TrainingData)
+	if !strings.Contains(w.Meta().TrainingData, "weights of the last epoch") {
+		t.Errorf("training data %q", w.Meta().TrainingData)
 	}
 }

@@ -131,7 +131,7 @@ func evaluateOOD(model *nn.Model, in []float64, perKind, workers int) (*metrics.
 	if err != nil {
 		return nil, err
 	}
-	return metrics.EvaluateOOD(w.Meta.OODThreshold, in, names, out)
+	return metrics.EvaluateOOD(w.Meta().OODThreshold, in, names, out)
 }
 
 // writeConfusion writes r's confusion matrix as a PNG to path.

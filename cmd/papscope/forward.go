@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 
-	"papscope/calibrate"
 	"papscope/dataset"
 	"papscope/nn"
 )
@@ -47,18 +46,4 @@ func forwardItems(model *nn.Model, items []dataset.Item, workers int, stderr io.
 		return nil, fmt.Errorf("none of the %d images could be classified", len(items))
 	}
 	return f, nil
-}
-
-// probsAt returns the probabilities at softmax temperature t (0 means 1), as
-// weights carrying t would give them.
-func (f *forwarded) probsAt(t float64) [][]float32 {
-	if t == 0 {
-		t = 1
-	}
-	out := make([][]float32, len(f.logits))
-	for i, l := range f.logits {
-		p := calibrate.Softmax(l, t)
-		out[i] = p[:]
-	}
-	return out
 }

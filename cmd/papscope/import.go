@@ -71,6 +71,6 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	if err := safefile.Write(*out, buf.Bytes()); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "imported %s → %s (input %dx%d, %d bytes)\n", modelPath, *out, w.Meta.Input.Width, w.Meta.Input.Height, buf.Len())
+	fmt.Fprintf(stdout, "imported %s → %s (input %dx%d, %d bytes)\n", modelPath, *out, w.Meta().Input.Width, w.Meta().Input.Height, buf.Len())
 	return nil
 }

@@ -87,19 +87,19 @@ func TestTorchrunWeightsImportAndClassify(t *testing.T) {
 		}
 	}
 	for _, key := range []string{"training_history", "split", "shortcut_treatment"} {
-		if got.Meta.Extra[key] == "" {
+		if got.Meta().Extra[key] == "" {
 			t.Errorf("imported weights lack the %q metadata train.py writes", key)
 		}
 	}
 	// train.py re-encodes every image at papscope train's JPEG quality and keeps its centre half by default,
 	// and records both alike.
 	const crop = 0.5
-	if got.Meta.Crop != crop || want.Meta.Crop != crop || got.Meta.Preprocessing != nn.PreprocessingWithCrop(crop) || got.Meta.Extra["jpeg_quality"] != "75" {
+	if got.Meta().Crop != crop || want.Meta().Crop != crop || got.Meta().Preprocessing != nn.PreprocessingWithCrop(crop) || got.Meta().Extra["jpeg_quality"] != "75" {
 		t.Errorf("imported metadata: crop %g (train.py's papscope weights: %g), preprocessing %q, jpeg_quality %q; want crop %g and JPEG quality 75",
-			got.Meta.Crop, want.Meta.Crop, got.Meta.Preprocessing, got.Meta.Extra["jpeg_quality"], crop)
+			got.Meta().Crop, want.Meta().Crop, got.Meta().Preprocessing, got.Meta().Extra["jpeg_quality"], crop)
 	}
-	if got.Meta.Metrics == "" || !strings.Contains(got.Meta.Source, "DistributedDataParallel over 2 processes") {
-		t.Errorf("imported metadata: metrics %q, source %q", got.Meta.Metrics, got.Meta.Source)
+	if got.Meta().Metrics == "" || !strings.Contains(got.Meta().Source, "DistributedDataParallel over 2 processes") {
+		t.Errorf("imported metadata: metrics %q, source %q", got.Meta().Metrics, got.Meta().Source)
 	}
 
 	files := []string{filepath.Join(data, "HSIL", "HSIL_0001.png"), filepath.Join(data, "NILM", "NILM_0004.png"), filepath.Join(data, "SCC", "SCC_0002.png")}

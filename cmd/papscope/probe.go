@@ -118,7 +118,7 @@ func runProbe(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		q := 0
-		if v, ok := model.Weights().Meta.Extra[shortcut.JPEGQualityKey]; ok {
+		if v, ok := model.Weights().Meta().Extra[shortcut.JPEGQualityKey]; ok {
 			fmt.Sscan(v, &q)
 		}
 		rep.Weights = *weightsPath

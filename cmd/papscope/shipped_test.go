@@ -29,7 +29,7 @@ func TestShippedWeightsMatchTheirCard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := w.Meta
+	m := w.Meta()
 	if m.Data != nn.RealData || !strings.Contains(m.Evaluation, "cross-validation by slide") {
 		t.Errorf("the shipped weights say data %q, evaluation %q: want real fields, cross-validated by slide", m.Data, m.Evaluation)
 	}

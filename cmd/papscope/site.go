@@ -154,7 +154,7 @@ func readCasesCSV(dir, list string) ([]siteCase, error) {
 		if file == "" {
 			return nil, fmt.Errorf("cases: %s line %d: no file", list, line)
 		}
-		class, err := caseClass(get(rec, "class"))
+		class, err := nn.ParseClass(strings.TrimSpace(get(rec, "class")))
 		if err != nil {
 			return nil, fmt.Errorf("cases: %s line %d (%s): %w", list, line, file, err)
 		}
@@ -162,7 +162,7 @@ func readCasesCSV(dir, list string) ([]siteCase, error) {
 		if err := checkCaseImage(src); err != nil {
 			return nil, fmt.Errorf("cases: %s line %d: %w", list, line, err)
 		}
-		cases = append(cases, siteCase{ID: get(rec, "id"), Class: class, Note: get(rec, "note"), Difficulty: get(rec, "difficulty"), src: src})
+		cases = append(cases, siteCase{ID: get(rec, "id"), Class: class.String(), Note: get(rec, "note"), Difficulty: get(rec, "difficulty"), src: src})
 	}
 	return cases, nil
 }
@@ -178,7 +178,7 @@ func readCaseFolders(dir string) ([]siteCase, error) {
 		if !e.IsDir() {
 			continue
 		}
-		class, err := caseClass(e.Name())
+		class, err := nn.ParseClass(e.Name())
 		if err != nil {
 			continue // a folder that is not a class: not ours
 		}
@@ -195,7 +195,7 @@ func readCaseFolders(dir string) ([]siteCase, error) {
 			if err := checkCaseImage(src); err != nil {
 				return nil, fmt.Errorf("cases: %w", err)
 			}
-			c := siteCase{Class: class, src: src}
+			c := siteCase{Class: class.String(), src: src}
 			if note, err := os.ReadFile(strings.TrimSuffix(src, filepath.Ext(src)) + ".txt"); err == nil {
 				c.Note = strings.TrimSpace(string(note))
 			}
@@ -203,18 +203,6 @@ func readCaseFolders(dir string) ([]siteCase, error) {
 		}
 	}
 	return cases, nil
-}
-
-// caseClass returns the class a name stands for, ignoring case ("NIML", a common misspelling, is NILM).
-func caseClass(name string) (string, error) {
-	n := strings.ToUpper(strings.TrimSpace(name))
-	if n == "NIML" {
-		n = "NILM"
-	}
-	if slices.Contains(nn.ClassNames(), n) {
-		return n, nil
-	}
-	return "", fmt.Errorf("class %q is not one of %s", name, strings.Join(nn.ClassNames(), ", "))
 }
 
 // checkCaseImage checks that path is an image the page can show.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"papscope/nn"
 	"papscope/synth"
 )
 
@@ -44,8 +45,8 @@ func runSynth(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	total := 0
-	parts := make([]string, synth.NumClasses)
-	for c := range synth.Class(synth.NumClasses) {
+	parts := make([]string, nn.NumClasses)
+	for c := range nn.Class(nn.NumClasses) {
 		total += counts[c]
 		parts[c] = fmt.Sprintf("%s %d", c, counts[c])
 	}
@@ -68,13 +69,13 @@ func parseSize(s string) (int, int, error) {
 }
 
 // parseCounts parses "HSIL=50,LSIL=50,..." into counts; classes not named keep their count.
-func parseCounts(s string, counts *[synth.NumClasses]int) error {
+func parseCounts(s string, counts *[nn.NumClasses]int) error {
 	for item := range strings.SplitSeq(s, ",") {
 		name, val, ok := strings.Cut(strings.TrimSpace(item), "=")
 		if !ok {
 			return fmt.Errorf("%q: want CLASS=N", item)
 		}
-		c, err := synth.ParseClass(name)
+		c, err := nn.ParseClass(strings.TrimSpace(name))
 		if err != nil {
 			return err
 		}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"papscope/synth"
+	"papscope/nn"
 )
 
 func TestRunSynth(t *testing.T) {
@@ -17,7 +17,7 @@ func TestRunSynth(t *testing.T) {
 	tests := []struct {
 		name   string
 		args   []string
-		counts [synth.NumClasses]int
+		counts [nn.NumClasses]int
 		w, h   int
 	}{
 		{"balanced", []string{"-n", "2", "-seed", "5", "-size", "64x48"}, [4]int{2, 2, 2, 2}, 64, 48},
@@ -33,7 +33,7 @@ func TestRunSynth(t *testing.T) {
 			if !strings.Contains(stdout.String(), "wrote ") {
 				t.Errorf("stdout %q", stdout.String())
 			}
-			for c := range synth.Class(synth.NumClasses) {
+			for c := range nn.Class(nn.NumClasses) {
 				ents, err := os.ReadDir(filepath.Join(dir, c.String()))
 				if err != nil {
 					t.Fatal(err)

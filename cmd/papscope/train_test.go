@@ -87,7 +87,7 @@ func TestTrainEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := w.Meta
+	m := w.Meta()
 	if m.Input != (nn.Dims{Height: 16, Width: 16}) || m.Source != "papscope train" ||
 		!strings.Contains(m.TrainingData, "24 images (HSIL 6, LSIL 6, NILM 6, SCC 6)") ||
 		!strings.Contains(m.TrainingData, "train 12 / validation 8 / test 4") || !strings.Contains(m.TrainingData, "seed 1") {

@@ -105,14 +105,14 @@ type Map struct {
 	Values []float32 `json:"values"`
 }
 
-// ClassIndex returns the index of a class name, or -1.
+// ClassIndex returns the index of a class named exactly as nn names it
+// (no other case, no alias: the protocol's names are nn's), or -1.
 func ClassIndex(name string) int {
-	for i, c := range nn.ClassNames() {
-		if c == name {
-			return i
-		}
+	c, err := nn.ParseClass(name)
+	if err != nil || c.String() != name {
+		return -1
 	}
-	return -1
+	return int(c)
 }
 
 // Engine answers requests. It holds the model in use and the features of the
@@ -167,7 +167,7 @@ func (e *Engine) load(req Request, bufs [][]byte) (Response, error) {
 		return Response{}, fmt.Errorf("%s: %w", name, err)
 	}
 	e.model = m
-	e.card = modelcard.New(name, w.Meta, w.HasOOD())
+	e.card = modelcard.New(name, w.Meta(), w.HasOOD())
 	in := m.InputDims()
 	return Response{Model: &e.card, Input: &in}, nil
 }
@@ -234,7 +234,7 @@ func (e *Engine) classify(req Request, bufs [][]byte) (Response, error) {
 	timing := timingOf(times)
 	top := out.Top()
 	resp := Response{
-		Name: req.Name, Probs: out.Probs, Top: nn.ClassNames()[top], Ms: millis(done.Sub(start)),
+		Name: req.Name, Probs: out.Probs, Top: top.String(), Ms: millis(done.Sub(start)),
 		Timing: timing, Width: req.Width, Height: req.Height,
 	}
 	if out.OODAvailable {
@@ -272,14 +272,14 @@ func (e *Engine) keep(out nn.Output) {
 	e.camModel = e.model
 }
 
-func (e *Engine) camFor(class int) (*Map, error) {
+func (e *Engine) camFor(class nn.Class) (*Map, error) {
 	// A fresh slice each time: the map is handed to the encoder, and it is small.
 	v, err := e.camModel.GradCAM(nil, &e.camOut, class)
 	if err != nil {
 		return nil, err
 	}
 	d := e.camOut.FeatureDims
-	return &Map{Class: nn.ClassNames()[class], Width: d.Width, Height: d.Height, Values: v}, nil
+	return &Map{Class: class.String(), Width: d.Width, Height: d.Height, Values: v}, nil
 }
 
 func (e *Engine) gradCAM(req Request) (Response, error) {
@@ -290,7 +290,7 @@ func (e *Engine) gradCAM(req Request) (Response, error) {
 	if e.camModel == nil {
 		return Response{}, fmt.Errorf("gradcam: no image classified yet")
 	}
-	m, err := e.camFor(c)
+	m, err := e.camFor(nn.Class(c))
 	if err != nil {
 		return Response{}, err
 	}

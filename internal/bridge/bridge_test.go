@@ -301,8 +301,13 @@ func TestClassifyCropsAsCLI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		weights.Meta.Crop = 0
-		plain, err := nn.NewModel(weights)
+		meta = weights.Meta()
+		meta.Crop = 0
+		uncropped, err := weights.WithMeta(meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := nn.NewModel(uncropped)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -58,7 +58,7 @@ func ColumnMoments[T Float](mean, variance []float64, x []T, rows, c int, relu b
 func ColumnGradSums[T Float](sumDy, sumDyXc []float64, dy, x []T, mean []float64, rows, c int, relu bool, workers int) {
 	checkLen("ColumnGradSums x", len(x), rows*c)
 	checkLen("ColumnGradSums dy", len(dy), rows*c)
-	mean32 := narrow(mean)
+	mean32 := Convert[float32](mean)
 	parts := Reduce(rows, workers, elementMinRows, 2*c, func(part []float64, lo, hi int) {
 		if xf, ok := any(x).([]float32); ok && gradSumsSIMD(part[:c], part[c:], any(dy).([]float32), xf, mean32, c, lo, hi, relu) {
 			return
@@ -113,15 +113,6 @@ func sumColumns(rows, c, workers int, add func(part []float64, lo, hi int)) []fl
 		addTo(parts[0], p)
 	}
 	return parts[0]
-}
-
-// narrow returns v as float32s.
-func narrow(v []float64) []float32 {
-	out := make([]float32, len(v))
-	for i, x := range v {
-		out[i] = float32(x)
-	}
-	return out
 }
 
 // Affine writes y = x̃·scale + shift per column, x̃ = x or max(x, 0) when

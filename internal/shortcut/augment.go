@@ -65,7 +65,6 @@ func ProbeNILM(ctx context.Context, model *nn.Model, paths []string, jpegQuality
 	if len(paths) == 0 || copies < 1 {
 		return nil, fmt.Errorf("NILM probe: %d fields and %d copies each: want at least one of each", len(paths), copies)
 	}
-	const nilm = 2
 	type count struct{ plain, aug int }
 	counts := make([]count, len(paths))
 	type worker struct {
@@ -76,7 +75,7 @@ func ProbeNILM(ctx context.Context, model *nn.Model, paths []string, jpegQuality
 	in := model.InputDims()
 	ws := make([]worker, parallel.Workers(len(paths), workers))
 	for w := range ws {
-		ws[w] = worker{model.Clone(), nn.Preprocessor{Crop: model.Weights().Meta.Crop}, make([]float32, in.Height*in.Width*3)}
+		ws[w] = worker{model.Clone(), nn.Preprocessor{Crop: model.Weights().Meta().Crop}, make([]float32, in.Height*in.Width*3)}
 	}
 	err := parallel.For(ctx, len(paths), workers, func(_ context.Context, w, i int) error {
 		m, prep, input := ws[w].m, &ws[w].prep, ws[w].input
@@ -97,7 +96,7 @@ func ProbeNILM(ctx context.Context, model *nn.Model, paths []string, jpegQuality
 			if err != nil {
 				return false, fmt.Errorf("%s: %w", paths[i], err)
 			}
-			return argmax(o.Probs[:]) == nilm, nil
+			return o.Top() == nn.NILM, nil
 		}
 		ok, err := classify(img)
 		if err != nil {
@@ -135,14 +134,4 @@ func ProbeNILM(ctx context.Context, model *nn.Model, paths []string, jpegQuality
 		p.Kept = p.AugmentedRate / p.NILMRate
 	}
 	return p, nil
-}
-
-func argmax(p []float32) int {
-	best := 0
-	for i, v := range p {
-		if v > p[best] {
-			best = i
-		}
-	}
-	return best
 }
