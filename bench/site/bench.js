@@ -35,7 +35,7 @@
       }
       const resp = JSON.parse(data.msg);
       const at = performance.now();
-      if (resp.kind === 'fatal') {
+      if (resp.kind === 'fatal') { // bridge.Fatal: the worker cannot go on (web/worker.js's FATAL)
         for (const done of this.pending.values()) done({ resp, at });
         this.pending.clear();
         return;
