@@ -7,23 +7,30 @@ import (
 	"testing"
 )
 
+// madeUpFigures returns a build's figures on two cores: the latencies ms, each
+// with the same phases (the pointwise layers taking pointwise ms, the rest
+// fixed), the probabilities {0.1, 0.2, 0.3, lastProb} and 200 images of memory.
+func madeUpFigures(ms []float64, pointwise, lastProb float64, single, pool rate) papFigures {
+	var p papFigures
+	p.Cores = 2
+	p.Latency.Ms = ms
+	for range ms {
+		p.Latency.Timing = append(p.Latency.Timing, timing{
+			Copy: 1, Preprocess: 2, Forward: pointwise + 20, CAM: 2,
+			Conv1: 5, Depthwise: 10, Pointwise: pointwise, Pool: 4, Head: 1,
+		})
+	}
+	p.Probs = [][]float64{{0.1, 0.2, 0.3, lastProb}}
+	p.Single, p.Pool = single, pool
+	p.Memory.Count = 200
+	return p
+}
+
 // TestFillFigures checks the arithmetic of the JSON line on made-up figures
 // whose answers are known.
 func TestFillFigures(t *testing.T) {
-	var p papFigures
-	p.Cores = 2
-	p.Latency.Ms = []float64{110, 100, 130, 90}
-	for range p.Latency.Ms {
-		// 100 ms of the mean 107.5 ms round trip are the worker's phases.
-		p.Latency.Timing = append(p.Latency.Timing, timing{
-			Copy: 1, Preprocess: 2, Forward: 95, CAM: 2,
-			Conv1: 5, Depthwise: 10, Pointwise: 75, Pool: 4, Head: 1,
-		})
-	}
-	p.Probs = [][]float64{{0.1, 0.2, 0.3, 0.4}}
-	p.Single = rate{Workers: 1, ImagesPerS: 2}
-	p.Pool = rate{Workers: 2, ImagesPerS: 3.8}
-	p.Memory.Count = 200
+	// 100 ms of the mean 107.5 ms round trip are the worker's phases.
+	p := madeUpFigures([]float64{110, 100, 130, 90}, 75, 0.4, rate{Workers: 1, ImagesPerS: 2}, rate{Workers: 2, ImagesPerS: 3.8})
 	var tf tfjsFigures
 	tf.Wasm = tfjsLatency{Ms: []float64{50, 40, 60}, Probs: [][]float64{{0.1, 0.2, 0.3 + 2e-7, 0.4}}}
 	tf.CPU = tfjsLatency{Ms: []float64{1000}, Probs: [][]float64{{0.1, 0.2 - 3e-7, 0.3, 0.4}}}
@@ -31,19 +38,7 @@ func TestFillFigures(t *testing.T) {
 	tf.ReadyCold, tf.ReadyRepeat, tf.BytesCold = 200, 50, 1000
 	// The scalar build: twice as slow in the pointwise layers, which is all
 	// of the difference; the same probabilities but for 5e-7.
-	var sc papFigures
-	sc.Cores = 2
-	sc.Latency.Ms = []float64{185, 175, 205, 165}
-	for range sc.Latency.Ms {
-		sc.Latency.Timing = append(sc.Latency.Timing, timing{
-			Copy: 1, Preprocess: 2, Forward: 170, CAM: 2,
-			Conv1: 5, Depthwise: 10, Pointwise: 150, Pool: 4, Head: 1,
-		})
-	}
-	sc.Probs = [][]float64{{0.1, 0.2, 0.3, 0.4 + 5e-7}}
-	sc.Single = rate{Workers: 1, ImagesPerS: 1}
-	sc.Pool = rate{Workers: 2, ImagesPerS: 1.9}
-	sc.Memory.Count = 200
+	sc := madeUpFigures([]float64{185, 175, 205, 165}, 150, 0.4+5e-7, rate{Workers: 1, ImagesPerS: 1}, rate{Workers: 2, ImagesPerS: 1.9})
 	r := Result{
 		BuildFigures: BuildFigures{ReadyCold: 800, ReadyRepeat: 100, BytesCold: 3000, BytesColdSamples: 1000},
 		Scalar:       BuildFigures{ReadyCold: 1000, ReadyRepeat: 150, BytesCold: 2800, BytesColdSamples: 1000},
