@@ -29,10 +29,11 @@ import (
 
 	"papscope/internal/headless"
 	"papscope/internal/serve"
+	"papscope/nn"
 )
 
 // classes are the network's classes in output order, as the page names them (#prob-HSIL, ...).
-var classes = [4]string{"HSIL", "LSIL", "NILM", "SCC"}
+var classes = [nn.NumClasses]string(nn.ClassNames())
 
 // builtFiles are what `make build` puts into web/ and the tests need.
 var builtFiles = []string{"index.html", "papscope.wasm", "papscope-scalar.wasm", "wasm_exec.js", "papscope.safetensors", "samples/samples.json"}
@@ -657,17 +658,6 @@ func checkProbs(t *testing.T, what string, got, want [4]float32, tol float64) {
 	if d := maxDiff(got, want); d > tol {
 		t.Errorf("%s: page probabilities %v differ from papscope classify's %v by %g (> %g)", what, got, want, d, tol)
 	}
-}
-
-// argmax names the most probable class.
-func argmax(probs [4]float32) string {
-	best := 0
-	for i, v := range probs {
-		if v > probs[best] {
-			best = i
-		}
-	}
-	return classes[best]
 }
 
 // writePNG writes img as a PNG in dir and returns its path.

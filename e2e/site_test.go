@@ -119,8 +119,8 @@ func TestGallery(t *testing.T) {
 		if !topAgrees(r.Top, refs[name], tolerance(s.path)) {
 			t.Errorf("%s (%s): top class %q, papscope classify says %q", s.Name, name, r.Top, refs[name].Top)
 		}
-		if r.Top != argmax(r.Probs) {
-			t.Errorf("%s: #top-class %q but the largest probability is %s's (%v)", s.Name, r.Top, argmax(r.Probs), r.Probs)
+		if r.Top != nn.Argmax(r.Probs[:]).String() {
+			t.Errorf("%s: #top-class %q but the largest probability is %s's (%v)", s.Name, r.Top, nn.Argmax(r.Probs[:]).String(), r.Probs)
 		}
 		checkProbs(t, s.Name, r.Probs, refs[name].Probs, tolerance(s.path))
 		if !slices.Contains([]string{"in", "out", "unavailable"}, r.OOD) {
