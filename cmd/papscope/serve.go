@@ -120,10 +120,20 @@ func serveSite(ctx context.Context, addr, dir string, stdout io.Writer) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	// Requests in flight get a grace period to finish; after it the remaining
+	// connections are closed, so that a stop always stops (a slow client or a
+	// loaded machine must not turn Ctrl-C into an error).
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		if err := srv.Close(); err != nil {
+			return fmt.Errorf("shutdown: closing the connections left after the grace period: %w", err)
+		}
+		fmt.Fprintln(stdout, "stopped (connections still open after 5 s were closed)")
+		return nil
 	}
 	fmt.Fprintln(stdout, "stopped")
 	return nil
