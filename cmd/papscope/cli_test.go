@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -82,16 +83,7 @@ func TestInfoWeights(t *testing.T) {
 			if st != tt.status {
 				t.Fatalf("%v: status %d, want %d: %s", tt.args, st, tt.status, stderr)
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("%v: output lacks %q:\n%s", tt.args, w, out)
-				}
-			}
-			for _, w := range tt.notWant {
-				if strings.Contains(out, w) {
-					t.Errorf("%v: output has %q:\n%s", tt.args, w, out)
-				}
-			}
+			checkSays(t, fmt.Sprint(tt.args), out, tt.want, tt.notWant)
 		})
 	}
 }
@@ -259,6 +251,22 @@ func TestClassifyHeaderOnlyWithResults(t *testing.T) {
 		if st != tt.status || strings.Count(stdout, "\n") != tt.stdout || !strings.Contains(stderr, tt.stderr) {
 			t.Errorf("%s: status %d, stdout %q, stderr %q; want status %d, %d lines, stderr with %q",
 				tt.name, st, stdout, stderr, tt.status, tt.stdout, tt.stderr)
+		}
+	}
+}
+
+// checkSays reports each of want that text lacks and each of notWant it has;
+// what names the text in the messages.
+func checkSays(t *testing.T, what, text string, want, notWant []string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("%s: lacks %q:\n%s", what, w, text)
+		}
+	}
+	for _, w := range notWant {
+		if strings.Contains(text, w) {
+			t.Errorf("%s: has %q:\n%s", what, w, text)
 		}
 	}
 }
