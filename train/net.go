@@ -48,8 +48,7 @@ func New(w *nn.Weights) (*Net, error) {
 	if w == nil {
 		return nil, errors.New("train: no weights")
 	}
-	n := &Net{meta: w.Meta(), values: map[string]*tensor.Dense{}}
-	n.meta.Extra = cloneMap(w.Meta().Extra)
+	n := &Net{meta: w.Meta(), values: map[string]*tensor.Dense{}} // Meta is already a deep copy
 	n.meta.Temperature, n.meta.OODThreshold = 0, 0
 	for _, p := range nn.Params() {
 		v := w.Tensor(p.Name)

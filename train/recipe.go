@@ -91,7 +91,8 @@ func Run(ctx context.Context, r Recipe) (*RunResult, error) {
 		return nil, err
 	}
 	meta.Extra["training_history"] = string(history)
-	meta.Temperature, meta.OODThreshold = final.Meta().Temperature, final.Meta().OODThreshold
+	fm := final.Meta()
+	meta.Temperature, meta.OODThreshold = fm.Temperature, fm.OODThreshold
 	if len(r.Test) > 0 {
 		out, _, err := forward(ctx, fit.Best, r.Test, src, src.test, workers)
 		if err != nil {

@@ -61,11 +61,12 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 	case err != nil:
 		return err
 	default:
-		in = w.Meta().Input
-		wi = &weightsInfo{Path: *weightsPath, Source: w.Meta().Source, TrainingData: w.Meta().TrainingData, Data: w.Meta().Data, Evaluation: w.Meta().Evaluation,
-			Preprocessing: w.Meta().Preprocessing, Temperature: w.Meta().Temperature, OODThreshold: w.Meta().OODThreshold, OOD: w.HasOOD()}
-		if w.Meta().Metrics != "" {
-			wi.Metrics = json.RawMessage(w.Meta().Metrics)
+		meta := w.Meta()
+		in = meta.Input
+		wi = &weightsInfo{Path: *weightsPath, Source: meta.Source, TrainingData: meta.TrainingData, Data: meta.Data, Evaluation: meta.Evaluation,
+			Preprocessing: meta.Preprocessing, Temperature: meta.Temperature, OODThreshold: meta.OODThreshold, OOD: w.HasOOD()}
+		if meta.Metrics != "" {
+			wi.Metrics = json.RawMessage(meta.Metrics)
 		}
 	}
 	if *asJSON {
